@@ -1,0 +1,483 @@
+"""The trusted grader: draws inputs, runs the reference, sends the learner's code to the sandbox, compares.
+
+    grader = Grader(find_lesson("05"), seed=1234)
+    result = grader.grade("workspace/05_superposition.py")      # GradeResult
+    results = grader.grade_many(paths, jobs=4)                   # one worker per submission
+
+The learner's code only ever runs in a `sandbox.Worker`; this process computes the reference on the same inputs
+(in its own address space, which the worker never sees), reads back plain data and decides. Every failure of
+the learner's code, and every failure of the sandbox, becomes a scored CheckResult with a message: `grade`
+does not raise for anything a submission does.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+import random
+import secrets
+import shutil
+import signal
+import sys
+import tempfile
+import threading
+import time
+import traceback
+import zlib
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+
+from course.errors import CourseError
+from course.grading import codec
+from course.grading.compare import compare
+from course.grading.sandbox import Sandbox, Worker, WorkerDied
+from course.grading.spec import Check, Verdict
+from course.grading import worker as W
+from course.lessons import Lesson
+
+PASSED, FAILED, NOT_DONE, TIMEOUT, CRASHED, ERROR = "passed", "failed", "not_implemented", "timeout", "crashed", "error"
+
+
+@dataclass
+class Limits:
+    """Resource limits for each check of a learner's code."""
+
+    timeout: float | None = None  # wall-clock seconds per check; None: the check's own, else 60
+    memory_mb: int = 4096  # address space a check may map beyond the worker's baseline (torch alone maps ~3 GiB)
+    cpu_seconds: float | None = None  # CPU seconds per check; None: the wall-clock limit + 5
+    file_mb: int = 256  # largest file the learner's code may write (printed output included)
+    processes: int = 512  # RLIMIT_NPROC for the unprivileged user (threads count too)
+    printed_chars: int = 2000  # how much of what the learner's code printed goes into the report
+
+    def timeout_for(self, check: Check) -> float:
+        if self.timeout is not None:
+            return float(self.timeout)
+        return float(check.timeout or 60.0)
+
+
+@dataclass
+class CheckResult:
+    number: int
+    title: str
+    exercise: str
+    points: float  # earned
+    max_points: float
+    status: str  # passed / failed / not_implemented / timeout / crashed / error
+    message: str = ""
+    hint: str = ""
+    printed: str = ""  # what the learner's code printed (capped)
+    seconds: float = 0.0
+    cpu_seconds: float = 0.0
+    max_rss_mb: float = 0.0
+
+    @property
+    def passed(self) -> bool:
+        return self.status == PASSED
+
+
+@dataclass
+class GradeResult:
+    lesson: str  # "05"
+    lesson_title: str
+    submission: str
+    seed: int
+    checks: list[CheckResult]
+    seconds: float = 0.0
+    error: str = ""  # a problem with the whole submission (missing file, syntax error, ...)
+    sandbox: dict = field(default_factory=dict)
+
+    @property
+    def score(self) -> float:
+        return round(sum(c.points for c in self.checks), 6)
+
+    @property
+    def max_score(self) -> float:
+        return round(sum(c.max_points for c in self.checks), 6)
+
+    def __repr__(self) -> str:
+        return f"GradeResult(lesson {self.lesson}, {Path(self.submission).name}: {self.score:g}/{self.max_score:g})"
+
+
+@dataclass
+class Prepared:
+    """A check with its inputs drawn and its reference answer computed (once per grader, shared by all)."""
+
+    number: int
+    check: Check
+    seed: int
+    skeleton: Any = None
+    tensors: dict = field(default_factory=dict)
+    inputs: Any = None  # plain view of the inputs, for judges and hints
+    expected: Any = None
+    error: str = ""  # the check or its reference failed: a bug in the lesson
+
+
+def check_seed(seed: int, title: str) -> int:
+    return (seed * 1_000_003 + zlib.crc32(title.encode())) % (2**63 - 1)
+
+
+def submission_file(path: str | os.PathLike, lesson: Lesson) -> Path:
+    """The .py file of a submission: the file itself, or the one .py file in a folder."""
+    p = Path(path)
+    if p.is_file():
+        if p.suffix != ".py":
+            raise CourseError(f"{p.name} is not a Python file; submit the .py file you worked in.")
+        return p
+    if p.is_dir():
+        files = sorted(f for f in p.rglob("*.py") if f.is_file() and "__pycache__" not in f.parts)
+        if len(files) == 1:
+            return files[0]
+        for name in (f"{lesson.slug}.py", f"{lesson.name}.py", "exercises.py", "submission.py", "solutions.py"):
+            named = [f for f in files if f.name == name]
+            if len(named) == 1:
+                return named[0]
+        if not files:
+            raise CourseError(f"The folder {p} holds no .py file; submit the .py file you worked in.")
+        raise CourseError(f"The folder {p} holds {len(files)} .py files ({', '.join(f.name for f in files[:5])}); "
+                          f"name the one to grade {lesson.slug}.py or exercises.py.")
+    raise CourseError(f"{p} does not exist. Give the path of your .py file (or a folder holding it).")
+
+
+def imported_modules(path: Path) -> list[str]:
+    """Top-level modules a trusted file imports (preloaded in the worker so learners' imports are quick)."""
+    try:
+        tree = ast.parse(path.read_text())
+    except (OSError, SyntaxError):
+        return []
+    names: list[str] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names += [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.append(node.module)
+    return sorted(set(names))
+
+
+class Grader:
+    """Grades submissions of one lesson with one seed. Thread-safe: `grade` may run in parallel."""
+
+    def __init__(self, lesson: Lesson, seed: int | None = None, limits: Limits | None = None):
+        self.lesson = lesson
+        self.seed = int(seed) if seed is not None else secrets.randbelow(2**31)
+        self.limits = limits or Limits()
+        self.checks = lesson.load_checks()
+        self.solutions = sys.modules[f"course_lessons.l{lesson.id}.solutions"]
+        self.sandbox = Sandbox.probe()
+        self.preload = imported_modules(lesson.solutions_path)
+        self._prepared: list[Prepared] | None = None
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"Grader(lesson {self.lesson.id}, {len(self.checks)} checks, seed {self.seed})"
+
+    # -------------------------------------------------------------------------------------------- reference
+
+    def prepare(self) -> list[Prepared]:
+        """Draw every check's inputs and compute the reference answers (cached)."""
+        with self._lock:
+            if self._prepared is None:
+                self._prepared = [self._prepare(i + 1, c) for i, c in enumerate(self.checks)]
+            return self._prepared
+
+    def _prepare(self, number: int, check: Check) -> Prepared:
+        prep = Prepared(number, check, check_seed(self.seed, check.title))
+        try:
+            g = torch.Generator().manual_seed(prep.seed)
+            prep.skeleton, prep.tensors = codec.encode(check.inputs(g))
+            prep.inputs = codec.decode(json.loads(json.dumps(prep.skeleton)), prep.tensors)
+            if check.reference is not False:
+                out = self._call_reference(prep)
+                prep.expected = codec.roundtrip(out)
+                if check.output is not None:
+                    prep.expected = check.output(prep.expected)
+        except Exception as e:
+            prep.error = f"this check could not run its reference ({type(e).__name__}: {e}); tell your instructor"
+            traceback.print_exc(file=sys.stderr)
+        return prep
+
+    def _call_reference(self, prep: Prepared) -> Any:
+        check = prep.check
+        kwargs = codec.materialise(
+            codec.decode(prep.skeleton, {k: v.clone() for k, v in prep.tensors.items()}, build=True), self.solutions
+        )
+        owner, _, method = check.exercise.partition(".")
+        if callable(check.reference):
+            fn = check.reference
+        elif method:
+            fn = getattr(kwargs.pop("self"), method)
+        else:
+            fn = getattr(self.solutions, owner)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(prep.seed)
+            state = random.getstate()
+            random.seed(prep.seed)
+            try:
+                return fn(**kwargs)
+            finally:
+                random.setstate(state)
+
+    # -------------------------------------------------------------------------------------------- grading
+
+    def grade(self, submission: str | os.PathLike, on_check: Callable[[CheckResult], None] | None = None) -> GradeResult:
+        """Grade one submission. Never raises for anything the submission does."""
+        t0 = time.perf_counter()
+        prepared = self.prepare()
+        result = GradeResult(self.lesson.id, self.lesson.title, str(submission), self.seed, [], sandbox=self.sandbox.describe())
+
+        def zero(status: str, message: str) -> None:
+            for p in prepared:
+                if len(result.checks) < p.number:
+                    r = CheckResult(p.number, p.check.title, p.check.exercise, 0.0, p.check.points, status, message)
+                    result.checks.append(r)
+                    if on_check:
+                        on_check(r)
+
+        try:
+            path = submission_file(submission, self.lesson)
+        except CourseError as e:
+            result.error = str(e)
+            zero(ERROR, str(e))
+            return self._finish(result, t0)
+
+        root = tempfile.mkdtemp(prefix="course-grade-")
+        worker: Worker | None = None
+        try:
+            os.chmod(root, 0o711)
+            sub_dir = Path(root) / "submission"
+            sub_dir.mkdir(mode=0o755)
+            sub = sub_dir / "submission.py"
+            shutil.copyfile(path, sub)
+            os.chmod(sub, 0o644)
+            home = self._make_dir(root, "home", None)
+            worker = Worker(
+                self.sandbox, str(sub), forbidden=[str(self.lesson.path.parent)],
+                preload=self.preload, memory=self.limits.memory_mb << 20, fsize=self.limits.file_mb << 20,
+                nproc=self.limits.processes, home=home, log=str(Path(root) / "worker.log"),
+            )
+            (Path(root) / "checks").mkdir(mode=0o711)
+            problem = self._import_probe(worker, root)
+            if problem:
+                result.error = problem
+                zero(FAILED, problem)
+                return self._finish(result, t0)
+            for prep in prepared:
+                r = self._run(worker, root, prep)
+                result.checks.append(r)
+                if on_check:
+                    on_check(r)
+        except Exception as e:  # the grader's own failure: still a report, never a crash
+            traceback.print_exc(file=sys.stderr)
+            message = f"the grader failed ({type(e).__name__}: {e}); tell your instructor"
+            result.error = result.error or message
+            zero(ERROR, message)
+        finally:
+            if worker is not None:
+                worker.close()
+            shutil.rmtree(root, ignore_errors=True)
+        return self._finish(result, t0)
+
+    def grade_many(self, submissions: list, jobs: int = 1,
+                   on_done: Callable[[GradeResult], None] | None = None) -> list[GradeResult]:
+        """Grade many submissions, `jobs` at a time, in the given order."""
+        self.prepare()
+        if jobs <= 1 or len(submissions) <= 1:
+            out = []
+            for s in submissions:
+                out.append(self.grade(s))
+                if on_done:
+                    on_done(out[-1])
+            return out
+        with ThreadPoolExecutor(max_workers=jobs) as pool:
+            futures = [pool.submit(self.grade, s) for s in submissions]
+            out = []
+            for f in futures:
+                out.append(f.result())
+                if on_done:
+                    on_done(out[-1])
+            return out
+
+    def _finish(self, result: GradeResult, t0: float) -> GradeResult:
+        result.seconds = time.perf_counter() - t0
+        return result
+
+    def _make_dir(self, root: str, name: str, prep: Prepared | None) -> str:
+        d = Path(root) / name
+        d.mkdir(mode=0o700, parents=False)
+        if prep is not None:
+            codec_dir = str(d)
+            from safetensors.torch import save_file
+
+            save_file(prep.tensors, os.path.join(codec_dir, "inputs.safetensors"))
+            (d / "inputs.json").write_text(json.dumps(prep.skeleton))
+        if self.sandbox.uid is not None:
+            os.chown(d, self.sandbox.uid, self.sandbox.gid)
+        return str(d)
+
+    def _import_probe(self, worker: Worker, root: str) -> str:
+        """Import the submission once in the sandbox; a message if that fails (syntax error, crash, hang)."""
+        d = self._make_dir(root, "checks/import", Prepared(0, Check("import"), self.seed, skeleton={}))
+        limit = self.limits.timeout_for(Check("import"))
+        try:
+            rep = worker.run(d, "", self.seed, limit, self.limits.cpu_seconds or limit + 5, probe=True)
+        except WorkerDied as e:
+            return f"Importing your file stopped the grader's worker ({e}). Nothing was graded."
+        if rep.get("timed_out"):
+            return (f"Importing your file took longer than {limit:.0f} s, so nothing could be graded. Move slow code "
+                    "(training, loops) into functions, or under `if __name__ == '__main__':`.")
+        if rep.get("exit") == W.EXIT_OK and Path(d, "names.json").is_file():
+            return ""
+        err = self._read_error(d)
+        if rep.get("exit") == W.EXIT_IMPORT and err:
+            where = f" on line {err['line']}" if err.get("line") else ""
+            text = f"\n    {err['text'].strip()}" if err.get("text") else ""
+            kind = err.get("type", "Error")
+            if kind in ("SystemExit", "KeyboardInterrupt"):
+                return (f"Your file raised {kind}{where} while being imported, so nothing could be graded. "
+                        f"Don't exit or interrupt at import time; put scripts under `if __name__ == '__main__':`.")
+            return (f"Your file could not be imported: {kind}{where}: {err.get('message', '')}{text}\n"
+                    f"Fix this first (run `python {Path(self.lesson.exercises_path).name}` to see it); every check "
+                    "needs the file to import.")
+        return "Importing your file " + self._crash_text(rep, limit) + "; nothing could be graded."
+
+    def _run(self, worker: Worker, root: str, prep: Prepared) -> CheckResult:
+        check = prep.check
+        r = CheckResult(prep.number, check.title, check.exercise, 0.0, check.points, ERROR)
+        if prep.error:
+            r.message = prep.error
+            return r
+        t = time.perf_counter()
+        limit = self.limits.timeout_for(check)
+        try:
+            d = self._make_dir(root, f"checks/{prep.number:03d}", prep)
+            try:
+                rep = worker.run(d, check.exercise, prep.seed, limit, self.limits.cpu_seconds or limit + 5)
+            except WorkerDied as e:
+                r.status, r.message = CRASHED, f"the sandbox stopped answering ({e}); this check gets no points"
+                return r
+            r.cpu_seconds, r.max_rss_mb = rep.get("cpu_s", 0.0), rep.get("max_rss_mb", 0.0)
+            r.printed = self._printed(d)
+            self._judge(r, rep, d, prep, limit)
+        except Exception as e:
+            traceback.print_exc(file=sys.stderr)
+            r.status, r.points = ERROR, 0.0
+            r.message = f"the grader failed on this check ({type(e).__name__}: {e}); tell your instructor"
+        finally:
+            r.seconds = time.perf_counter() - t
+        return r
+
+    def _judge(self, r: CheckResult, rep: dict, d: str, prep: Prepared, limit: float) -> None:
+        check, name = prep.check, prep.check.exercise
+        code = rep.get("exit")
+        if rep.get("timed_out"):
+            r.status = TIMEOUT
+            r.message = (f"`{name}` took longer than {limit:.0f} s and was stopped (an endless loop, or much more "
+                         "work than the exercise needs?)")
+            return
+        if code is None or code not in (W.EXIT_OK, W.EXIT_LOOKUP, W.EXIT_INPUTS, W.EXIT_CALL, W.EXIT_OUTPUT):
+            r.status, r.message = CRASHED, f"`{name}` " + self._crash_text(rep, limit)
+            return
+        err = self._read_error(d) if code != W.EXIT_OK else {}
+        if code == W.EXIT_LOOKUP:
+            r.status, r.message = FAILED, err.get("message") or f"your file has no function `{name}`"
+            return
+        if code == W.EXIT_INPUTS:
+            if err.get("type") == "NotImplementedError":
+                r.status, r.message = NOT_DONE, f"not done yet: `{name}` needs code that still raises NotImplementedError ({_line(err)})"
+            else:
+                r.status, r.message = FAILED, f"setting up `{name}` failed: {_exception(err)}"
+            return
+        if code == W.EXIT_CALL:
+            kind = err.get("type", "")
+            if kind == "NotImplementedError":
+                r.status, r.message = NOT_DONE, f"not done yet: `{name}` still raises NotImplementedError"
+            elif kind == "SystemExit":
+                r.status, r.message = FAILED, f"`{name}` called sys.exit()/exit() ({_line(err)}); return the result instead"
+            elif kind == "MemoryError" or "can't allocate memory" in err.get("message", "") or "DefaultCPUAllocator" in err.get("message", ""):
+                r.status = FAILED
+                r.message = f"`{name}` ran out of memory (the limit is {self.limits.memory_mb} MiB; {_line(err)})"
+            else:
+                r.status, r.message = FAILED, f"`{name}` raised {_exception(err)}"
+            return
+        if code == W.EXIT_OUTPUT:
+            r.status, r.message = FAILED, f"`{name}` returned something that can't be graded: {err.get('message', '')}"
+            return
+        try:
+            got = codec.load(d, "output", max_bytes=self.limits.file_mb << 20)
+        except FileNotFoundError:
+            r.status, r.message = CRASHED, f"`{name}` ended the process before returning (os._exit()?); return the result instead"
+            return
+        except codec.CodecError as e:
+            r.status, r.message = FAILED, f"`{name}` returned something that can't be graded: {e}"
+            return
+        try:
+            if check.output is not None:
+                got = check.output(got)
+            if check.judge is not None:
+                verdict = check.judge(got, prep.inputs, prep.expected)
+                if not isinstance(verdict, Verdict):
+                    raise TypeError("judge must return a Verdict")
+                r.points = round(check.points * verdict.fraction, 6)
+                r.status = PASSED if verdict.passed else FAILED
+                r.message = verdict.message
+            else:
+                msg = compare(prep.expected, got, check.tol, check.check_dtype)
+                r.status, r.message = (FAILED, msg) if msg else (PASSED, "")
+                r.points = 0.0 if msg else float(check.points)
+        except Exception as e:  # a judge tripping over odd learner data: the learner's answer is wrong
+            r.status, r.points = FAILED, 0.0
+            r.message = f"`{name}` returned a result this check could not use ({type(e).__name__}: {e})"
+        if r.status != PASSED:
+            for h in check.hints:
+                try:
+                    if h.when(got, prep.expected, prep.inputs):
+                        r.hint = h.say
+                        break
+                except Exception:
+                    continue
+
+    def _crash_text(self, rep: dict, limit: float) -> str:
+        sig, code = rep.get("signal"), rep.get("exit")
+        if sig == signal.SIGXCPU:
+            return f"used more CPU time than allowed ({self.limits.cpu_seconds or limit + 5:.0f} s)"
+        if sig == signal.SIGXFSZ:
+            return f"wrote more than {self.limits.file_mb} MiB (printing in a loop?) and was stopped"
+        if sig == signal.SIGKILL:
+            return "was killed (it probably used too much memory)"
+        if sig == signal.SIGSEGV:
+            return "crashed the Python process (segmentation fault)"
+        if sig:
+            return f"was killed by signal {signal.Signals(sig).name if sig in signal.Signals._value2member_map_ else sig}"
+        return f"ended the process with exit code {code} before returning (sys.exit or os._exit?)"
+
+    def _read_error(self, d: str) -> dict:
+        try:
+            err = json.loads(codec.read_capped(Path(d) / "error.json", 1 << 16))
+            return {k: v for k, v in err.items() if isinstance(k, str) and isinstance(v, (str, int))} if isinstance(err, dict) else {}
+        except (OSError, ValueError, codec.CodecError):
+            return {}
+
+    def _printed(self, d: str) -> str:
+        try:
+            size = os.lstat(Path(d) / "printed.txt").st_size
+            raw = codec.read_capped(Path(d) / "printed.txt", self.limits.printed_chars, truncate=True)
+        except (OSError, codec.CodecError):
+            return ""
+        text = raw.decode("utf-8", errors="replace")
+        return text if size <= len(raw) else text + f"\n... ({size - len(raw)} more bytes not shown)"
+
+
+def _line(err: dict) -> str:
+    return f"line {err['line']} of your file" if err.get("line") else "see your file"
+
+
+def _exception(err: dict) -> str:
+    s = f"{err.get('type', 'an error')}: {err.get('message', '')}".rstrip(": ")
+    if err.get("line"):
+        s += f" (line {err['line']}"
+        s += f": `{err['text'].strip()}`)" if err.get("text") else ")"
+    return s
