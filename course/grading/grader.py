@@ -244,7 +244,7 @@ class Grader:
             zero(ERROR, str(e))
             return self._finish(result, t0)
 
-        root = tempfile.mkdtemp(prefix="course-grade-")
+        root = tempfile.mkdtemp(prefix="course-grade-", dir=self._scratch())
         worker: Worker | None = None
         try:
             os.chmod(root, 0o711)
@@ -278,7 +278,10 @@ class Grader:
         finally:
             if worker is not None:
                 worker.close()
-            shutil.rmtree(root, ignore_errors=True)
+            if os.environ.get("COURSE_GRADER_KEEP") == "1":  # debugging the sandbox: keep its files
+                print(f"course: kept the grading files in {root}", file=sys.stderr)
+            else:
+                shutil.rmtree(root, ignore_errors=True)
         return self._finish(result, t0)
 
     def grade_many(self, submissions: list, jobs: int = 1,
@@ -301,6 +304,16 @@ class Grader:
                     on_done(out[-1])
             return out
 
+    def _scratch(self) -> str:
+        """A temporary folder the worker's unprivileged user can reach (every ancestor searchable by others)."""
+        if self.sandbox.uid is None:
+            return tempfile.gettempdir()
+        for candidate in (tempfile.gettempdir(), "/tmp", "/var/tmp", "/dev/shm"):
+            p = Path(candidate)
+            if p.is_dir() and all(q.stat().st_mode & 0o001 for q in [p, *p.parents]):
+                return str(p)
+        raise RuntimeError("no temporary folder is reachable by the unprivileged user; set TMPDIR to one")
+
     def _finish(self, result: GradeResult, t0: float) -> GradeResult:
         result.seconds = time.perf_counter() - t0
         return result
@@ -314,6 +327,8 @@ class Grader:
 
             save_file(prep.tensors, os.path.join(codec_dir, "inputs.safetensors"))
             (d / "inputs.json").write_text(json.dumps(prep.skeleton))
+            for f in ("inputs.safetensors", "inputs.json"):
+                os.chmod(d / f, 0o644)  # readable by the worker's unprivileged user
         if self.sandbox.uid is not None:
             os.chown(d, self.sandbox.uid, self.sandbox.gid)
         return str(d)
@@ -377,6 +392,11 @@ class Grader:
             r.status = TIMEOUT
             r.message = (f"`{name}` took longer than {limit:.0f} s and was stopped (an endless loop, or much more "
                          "work than the exercise needs?)")
+            return
+        if code == W.EXIT_INTERNAL:
+            err = self._read_error(d)
+            r.status = ERROR
+            r.message = f"the sandbox could not run this check ({err.get('message', 'no details')}); tell your instructor"
             return
         if code is None or code not in (W.EXIT_OK, W.EXIT_LOOKUP, W.EXIT_INPUTS, W.EXIT_CALL, W.EXIT_OUTPUT):
             r.status, r.message = CRASHED, f"`{name}` " + self._crash_text(rep, limit)

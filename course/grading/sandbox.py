@@ -122,6 +122,7 @@ class Worker:
     nproc: int = 512
     home: str = "/tmp"
     log: str = os.devnull
+    guard: bool = True  # the audit hook; tests switch it off to prove the namespace and rlimits hold alone
     start_timeout: float = 180.0
     proc: subprocess.Popen | None = None
     info: dict = field(default_factory=dict)
@@ -139,7 +140,7 @@ class Worker:
         cfg = {
             "submission": self.submission, "forbidden": self.forbidden, "preload": self.preload,
             "memory": self.memory, "fsize": self.fsize, "nproc": self.nproc,
-            "uid": self.sandbox.uid, "gid": self.sandbox.gid,
+            "uid": self.sandbox.uid, "gid": self.sandbox.gid, "guard": self.guard,
         }
         self._send(cfg)
         self.info = self._receive(self.start_timeout)
