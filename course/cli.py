@@ -172,12 +172,12 @@ def cmd_check(args) -> int:
     if not path.exists():
         hint = "" if args.file else f" Start the lesson with `course start {lesson.id}`, or give the file: `course check {lesson.id} path/to/file.py`."
         raise UsageError(f"No work found at {path}.{hint}")
-    grader = Grader(lesson, seed=args.seed)
-    bar = _bar(len(grader.checks), f"checking lesson {lesson.id}")
-    try:
-        result = grader.grade(path, on_check=lambda r: bar.update(1))
-    finally:
-        bar.close()
+    with Grader(lesson, seed=args.seed) as grader:
+        bar = _bar(len(grader.checks), f"checking lesson {lesson.id}")
+        try:
+            result = grader.grade(path, on_check=lambda r: bar.update(1))
+        finally:
+            bar.close()
     print(text(result))
     if progress.record(lesson.id, result.score, result.max_score, args.dir):
         print(f"  New best for lesson {lesson.id}: {result.score:g}/{result.max_score:g}.")
@@ -198,16 +198,16 @@ def cmd_grade(args) -> int:
     missing = [s for s in args.submissions if not Path(s).exists()]
     if missing:
         raise UsageError(f"Not found: {', '.join(missing)}. Give .py files or folders holding one.")
-    grader = Grader(lesson, seed=args.seed, limits=Limits(timeout=args.timeout, memory_mb=args.memory))
     many = len(args.submissions) > 1
-    bar = _bar(len(args.submissions) if many else len(grader.checks), f"grading lesson {lesson.id}")
-    try:
-        if many:
-            results = grader.grade_many(args.submissions, jobs=args.jobs, on_done=lambda r: bar.update(1))
-        else:
-            results = [grader.grade(args.submissions[0], on_check=lambda r: bar.update(1))]
-    finally:
-        bar.close()
+    with Grader(lesson, seed=args.seed, limits=Limits(timeout=args.timeout, memory_mb=args.memory)) as grader:
+        bar = _bar(len(args.submissions) if many else len(grader.checks), f"grading lesson {lesson.id}")
+        try:
+            if many:
+                results = grader.grade_many(args.submissions, jobs=args.jobs, on_done=lambda r: bar.update(1))
+            else:
+                results = [grader.grade(args.submissions[0], on_check=lambda r: bar.update(1))]
+        finally:
+            bar.close()
 
     if args.format == "gradescope" and many:
         out = Path(args.out or "results")

@@ -7,7 +7,9 @@ A lesson is a folder `lessons/NN_slug/` holding:
     solutions.py    the reference, with `# BEGIN SOLUTION` / `# END SOLUTION` markers (see `course.markers`)
     exercises.py    generated from solutions.py by `course sync`; the learner's starting point
     checks.py       `CHECKS = [Check(...), ...]` (see `course.grading.spec`)
-    mutants/        deliberately wrong solutions the checks must catch
+    mutants/        deliberately wrong solutions the checks must catch: each file holds redefinitions that,
+                    appended to solutions.py, make the wrong solution; its first line says which checks
+                    must fail ("... Must fail: normalise, softmax")
 
 The lessons folder is found in this order: an explicit path, `$COURSE_LESSONS_DIR`, the `lessons/` beside the
 installed package (a clone installed with `pip install -e .`), `./lessons`.
@@ -37,12 +39,15 @@ FOLDER = re.compile(r"^(\d\d)_([a-z0-9_]+)$")
 
 def lessons_root(explicit: str | os.PathLike | None = None) -> Path:
     """The folder holding the lessons (see the module docstring for the search order)."""
-    for candidate in (explicit, os.environ.get("COURSE_LESSONS_DIR"), REPO_ROOT / "lessons", Path.cwd() / "lessons"):
-        if candidate and Path(candidate).is_dir():
-            return Path(candidate).resolve()
-    if explicit or os.environ.get("COURSE_LESSONS_DIR"):
-        raise CourseError(f"The lessons folder {explicit or os.environ['COURSE_LESSONS_DIR']} does not exist. "
-                          "Point --lessons-dir or COURSE_LESSONS_DIR at the `lessons/` folder of a course clone.")
+    chosen = explicit or os.environ.get("COURSE_LESSONS_DIR")
+    if chosen:
+        if not Path(chosen).is_dir():
+            raise CourseError(f"The lessons folder {chosen} does not exist. Point --lessons-dir or COURSE_LESSONS_DIR "
+                              "at the `lessons/` folder of a course clone.")
+        return Path(chosen).resolve()
+    for candidate in (REPO_ROOT / "lessons", Path.cwd() / "lessons"):
+        if candidate.is_dir():
+            return candidate.resolve()
     raise CourseError("No `lessons/` folder found. Run the course from a clone of the repository (installed with "
                       "`pip install -e .`), or set COURSE_LESSONS_DIR to its `lessons/` folder.")
 
@@ -79,6 +84,17 @@ class Lesson:
     @cached_property
     def mutants(self) -> list[Path]:
         return sorted(self.mutants_dir.glob("*.py")) if self.mutants_dir.is_dir() else []
+
+    def mutant_source(self, mutant: Path) -> str:
+        """The full source of a mutant: solutions.py with the mutant's redefinitions appended."""
+        return self.solutions_path.read_text() + "\n\n# ---- mutant: " + mutant.name + "\n" + mutant.read_text()
+
+    @staticmethod
+    def mutant_targets(mutant: Path) -> list[str]:
+        """The exercises a mutant's first line says must fail."""
+        first = mutant.read_text().splitlines()[0] if mutant.stat().st_size else ""
+        _, _, names = first.partition("Must fail:")
+        return [n.strip() for n in names.split(",") if n.strip()]
 
     def load_solutions(self) -> ModuleType:
         """The reference module (trusted code: only ever imported by the grader and the tests)."""

@@ -15,6 +15,7 @@ from __future__ import annotations
 import ast
 import json
 import os
+import queue
 import random
 import secrets
 import shutil
@@ -170,7 +171,10 @@ class Grader:
         self.sandbox = Sandbox.probe()
         self.preload = imported_modules(lesson.solutions_path)
         self._prepared: list[Prepared] | None = None
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
+        self._idle: queue.SimpleQueue = queue.SimpleQueue()  # fork servers ready for the next submission
+        self._workers: list[Worker] = []
+        self._root: str | None = None  # scratch folder, reachable by the worker's user
 
     def __repr__(self) -> str:
         return f"Grader(lesson {self.lesson.id}, {len(self.checks)} checks, seed {self.seed})"
@@ -244,29 +248,23 @@ class Grader:
             zero(ERROR, str(e))
             return self._finish(result, t0)
 
-        root = tempfile.mkdtemp(prefix="course-grade-", dir=self._scratch())
+        root = ""
         worker: Worker | None = None
         try:
+            root = tempfile.mkdtemp(prefix="submission-", dir=self._scratch_root())
             os.chmod(root, 0o711)
-            sub_dir = Path(root) / "submission"
-            sub_dir.mkdir(mode=0o755)
-            sub = sub_dir / "submission.py"
+            sub = Path(root) / "submission.py"
             shutil.copyfile(path, sub)
             os.chmod(sub, 0o644)
-            home = self._make_dir(root, "home", None)
-            worker = Worker(
-                self.sandbox, str(sub), forbidden=[str(self.lesson.path.parent)],
-                preload=self.preload, memory=self.limits.memory_mb << 20, fsize=self.limits.file_mb << 20,
-                nproc=self.limits.processes, home=home, log=str(Path(root) / "worker.log"),
-            )
             (Path(root) / "checks").mkdir(mode=0o711)
-            problem = self._import_probe(worker, root)
+            worker = self._acquire()
+            problem = self._import_probe(worker, str(sub), root)
             if problem:
                 result.error = problem
                 zero(FAILED, problem)
                 return self._finish(result, t0)
             for prep in prepared:
-                r = self._run(worker, root, prep)
+                r = self._run(worker, str(sub), root, prep)
                 result.checks.append(r)
                 if on_check:
                     on_check(r)
@@ -277,12 +275,64 @@ class Grader:
             zero(ERROR, message)
         finally:
             if worker is not None:
-                worker.close()
-            if os.environ.get("COURSE_GRADER_KEEP") == "1":  # debugging the sandbox: keep its files
+                self._idle.put(worker)
+            if root and os.environ.get("COURSE_GRADER_KEEP") != "1":  # keep them when debugging the sandbox
+                shutil.rmtree(root, ignore_errors=True)
+        return self._finish(result, t0)
+
+    # -------------------------------------------------------------------------------------------- workers
+
+    def _acquire(self) -> Worker:
+        """An idle fork server, or a new one. Workers never run learner code themselves, so one serves many
+        submissions: each check still gets a fresh child, and the worker kills whatever a child leaves."""
+        try:
+            return self._idle.get_nowait()
+        except queue.Empty:
+            pass
+        root = self._scratch_root()
+        home = Path(tempfile.mkdtemp(prefix="worker-", dir=root))
+        os.chmod(home, 0o700)
+        if self.sandbox.uid is not None:
+            os.chown(home, self.sandbox.uid, self.sandbox.gid)
+        w = Worker(self.sandbox, forbidden=[str(self.lesson.path.parent)], preload=self.preload,
+                   memory=self.limits.memory_mb << 20, fsize=self.limits.file_mb << 20, nproc=self.limits.processes,
+                   home=str(home), log=str(Path(root) / f"{home.name}.log"))
+        with self._lock:
+            self._workers.append(w)
+        return w
+
+    def _scratch_root(self) -> str:
+        with self._lock:
+            if self._root is None:
+                self._root = tempfile.mkdtemp(prefix="course-grade-", dir=self._scratch())
+                os.chmod(self._root, 0o711)
+            return self._root
+
+    def close(self) -> None:
+        """Stop the workers and remove the scratch folder (also done when the grader is garbage-collected)."""
+        with self._lock:
+            workers, self._workers = self._workers, []
+            root, self._root = self._root, None
+        for w in workers:
+            w.close()
+        self._idle = queue.SimpleQueue()
+        if root:
+            if os.environ.get("COURSE_GRADER_KEEP") == "1":
                 print(f"course: kept the grading files in {root}", file=sys.stderr)
             else:
                 shutil.rmtree(root, ignore_errors=True)
-        return self._finish(result, t0)
+
+    def __enter__(self) -> "Grader":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:
+            pass
 
     def grade_many(self, submissions: list, jobs: int = 1,
                    on_done: Callable[[GradeResult], None] | None = None) -> list[GradeResult]:
@@ -333,12 +383,12 @@ class Grader:
             os.chown(d, self.sandbox.uid, self.sandbox.gid)
         return str(d)
 
-    def _import_probe(self, worker: Worker, root: str) -> str:
+    def _import_probe(self, worker: Worker, sub: str, root: str) -> str:
         """Import the submission once in the sandbox; a message if that fails (syntax error, crash, hang)."""
         d = self._make_dir(root, "checks/import", Prepared(0, Check("import"), self.seed, skeleton={}))
         limit = self.limits.timeout_for(Check("import"))
         try:
-            rep = worker.run(d, "", self.seed, limit, self.limits.cpu_seconds or limit + 5, probe=True)
+            rep = worker.run(sub, d, "", self.seed, limit, self.limits.cpu_seconds or limit + 5, probe=True)
         except WorkerDied as e:
             return f"Importing your file stopped the grader's worker ({e}). Nothing was graded."
         if rep.get("timed_out"):
@@ -359,7 +409,7 @@ class Grader:
                     "needs the file to import.")
         return "Importing your file " + self._crash_text(rep, limit) + "; nothing could be graded."
 
-    def _run(self, worker: Worker, root: str, prep: Prepared) -> CheckResult:
+    def _run(self, worker: Worker, sub: str, root: str, prep: Prepared) -> CheckResult:
         check = prep.check
         r = CheckResult(prep.number, check.title, check.exercise, 0.0, check.points, ERROR)
         if prep.error:
@@ -370,7 +420,7 @@ class Grader:
         try:
             d = self._make_dir(root, f"checks/{prep.number:03d}", prep)
             try:
-                rep = worker.run(d, check.exercise, prep.seed, limit, self.limits.cpu_seconds or limit + 5)
+                rep = worker.run(sub, d, check.exercise, prep.seed, limit, self.limits.cpu_seconds or limit + 5)
             except WorkerDied as e:
                 r.status, r.message = CRASHED, f"the sandbox stopped answering ({e}); this check gets no points"
                 return r

@@ -111,10 +111,9 @@ class WorkerDied(RuntimeError):
 
 @dataclass
 class Worker:
-    """One fork server, for one submission. Restart it after a timeout with `restart()`."""
+    """One fork server; it serves any number of submissions, one check at a time, and restarts if it dies."""
 
     sandbox: Sandbox
-    submission: str  # path of the submission copy the children import
     forbidden: list[str]  # paths the learner's code may not read
     preload: list[str] = field(default_factory=list)
     memory: int = 4 << 30  # bytes a child may map beyond the worker's baseline
@@ -138,7 +137,7 @@ class Worker:
             self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, env=env,
                                          cwd=self.home, start_new_session=True, close_fds=True)
         cfg = {
-            "submission": self.submission, "forbidden": self.forbidden, "preload": self.preload,
+            "forbidden": self.forbidden, "preload": self.preload,
             "memory": self.memory, "fsize": self.fsize, "nproc": self.nproc,
             "uid": self.sandbox.uid, "gid": self.sandbox.gid, "guard": self.guard,
         }
@@ -147,12 +146,14 @@ class Worker:
         if self.info.get("op") != "ready":
             raise WorkerDied(f"the worker did not start: {self.info}")
 
-    def run(self, directory: str, function: str, seed: int, timeout: float, cpu: float, probe: bool = False) -> dict:
-        """Run one function in a fresh child; returns the worker's report (exit code, signal, timing)."""
+    def run(self, submission: str, directory: str, function: str, seed: int, timeout: float, cpu: float,
+            probe: bool = False) -> dict:
+        """Import `submission` and run one of its functions in a fresh child, with `directory` as its working
+        folder (inputs in, results out); returns the worker's report (exit code, signal, timing)."""
         if self.proc is None or self.proc.poll() is not None:
             self.start()
-        self._send({"op": "run", "dir": directory, "function": function, "seed": seed, "timeout": timeout,
-                    "cpu": max(1, int(cpu)), "probe": probe})
+        self._send({"op": "run", "submission": submission, "dir": directory, "function": function, "seed": seed,
+                    "timeout": timeout, "cpu": max(1, int(cpu)), "probe": probe})
         # the worker enforces `timeout` itself; this margin only catches a worker that stopped answering
         return self._receive(timeout + 30)
 

@@ -2,7 +2,7 @@
 
 Started by `sandbox.Worker` as `python -I -m course.grading.worker` with a scrubbed environment, inside a
 fresh PID (and, where possible, network) namespace. It imports torch and the lesson's libraries once, then for
-every check forks a child that:
+every check (of any number of submissions) forks a child that:
 
   1. starts a new session, points stdin at /dev/null and stdout/stderr at a capped file in its own directory;
   2. sets resource limits (address space, CPU seconds, file size, processes) and, when the grader runs as root,
@@ -137,6 +137,8 @@ def _child(cmd: dict, cfg: dict) -> None:
         sys.stdout = os.fdopen(1, "w", buffering=1, closefd=False)
         sys.stderr = os.fdopen(2, "w", buffering=1, closefd=False)
         os.chdir(directory)
+        for var in ("HOME", "TMPDIR", "MPLCONFIGDIR"):
+            os.environ[var] = directory
 
         limit = lambda r, soft, hard=None: resource.setrlimit(r, (int(soft), int(hard if hard else soft)))  # noqa: E731
         limit(resource.RLIMIT_CORE, 0)
@@ -169,7 +171,7 @@ def _child(cmd: dict, cfg: dict) -> None:
         if cfg.get("guard", True):  # only the sandbox's own tests turn it off, to test the other layers alone
             _install_guard((directory,), tuple(cfg["forbidden"]))
 
-        submission = cfg["submission"]
+        submission = os.path.realpath(cmd["submission"])
         code = EXIT_IMPORT
         try:
             spec = importlib.util.spec_from_file_location("submission", submission)

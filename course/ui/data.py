@@ -91,17 +91,19 @@ def prerequisites_text(lesson: Lesson, known: list[Lesson]) -> str:
 
 
 def result_rows(result) -> list[dict]:
-    """A GradeResult as table rows: number, check, result in words, points, and what went wrong."""
-    return [
-        {
-            "#": c.number,
-            "check": c.title,
-            "result": STATUS.get(c.status, c.status),
-            "points": f"{c.points:g}/{c.max_points:g}",
-            "details": c.message,
-        }
-        for c in result.checks
-    ]
+    """A GradeResult as table rows: number, check, result in words, points, and what went wrong.
+
+    When the whole submission failed (`result.error`: it does not import, ...) every check carries that same
+    message, so the details column is left out; the page shows the error once, above the table.
+    """
+    rows = []
+    for c in result.checks:
+        row = {"#": c.number, "check": c.title, "result": STATUS.get(c.status, c.status),
+               "points": f"{c.points:g}/{c.max_points:g}"}
+        if not result.error:
+            row["details"] = c.message
+        rows.append(row)
+    return rows
 
 
 def readme_body(lesson: Lesson) -> str:

@@ -32,7 +32,7 @@ def lesson_page(lesson_id: str, interactive: Interactive | None = None) -> None:
     with friendly_errors(f"lesson {lesson_id}"):
         lesson = find_lesson(lesson_id)
         header(lesson)
-        left, right = st.columns([3, 2], gap="large")
+        left, right = st.columns([1, 1], gap="large")
         with left:
             with friendly_errors(f"lesson {lesson.id}'s text"):
                 readme(lesson)
@@ -61,7 +61,7 @@ def check_panel(lesson: Lesson) -> None:
     st.dataframe(rows, hide_index=True, width="stretch", column_config={
         "exercise": "Exercise", "checks": "Checks", "points": st.column_config.NumberColumn("Points", format="%g")})
     total = sum(r["points"] for r in rows)
-    st.caption(f"{len(rows)} exercises, {total:g} points in all.")
+    st.caption(f"{len(rows)} exercise{'s' * (len(rows) != 1)}, {total:g} point{'s' * (total != 1)} in all.")
 
     st.subheader("Check my work")
     path = workspace_file(lesson)
@@ -84,8 +84,9 @@ def _grade(lesson: Lesson, path: Path) -> dict:
     """Grade the learner's file, with a progress bar; record the score. Returns what `show_result` needs."""
     from course.grading.grader import Grader  # imports torch: only when a learner asks for grading
 
-    with st.spinner("Preparing the checks..."):
+    with st.spinner("Preparing the checks (drawing inputs, computing the reference answers)..."):
         grader = Grader(lesson)
+        grader.prepare()  # cached: `grade` reuses it, so the bar below only counts the learner's checks
     n = len(grader.checks)
     bar = st.progress(0.0, text=f"Checking your work: 0 of {n} checks done")
     done: list = []
@@ -117,7 +118,9 @@ def show_result(lesson: Lesson, result, note: str = "") -> None:
         st.error(_md(result.error))
     if note:
         st.caption(note)
-    st.dataframe(result_rows(result), hide_index=True, width="stretch")
+    st.dataframe(result_rows(result), hide_index=True, width="stretch", column_config={
+        "#": st.column_config.NumberColumn("#", width="small"), "check": "Check", "result": "Result",
+        "points": "Points", "details": st.column_config.TextColumn("Details", width="large")})
     if not result.error:
         for c in result.checks:
             if c.passed:

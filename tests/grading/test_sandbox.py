@@ -86,7 +86,7 @@ def run(scratch):
             home.mkdir(mode=0o700)
             if sandbox.uid is not None:
                 os.chown(home, sandbox.uid, sandbox.gid)
-            workers[guard] = Worker(sandbox, str(sub), forbidden=[str(tmp_path / "secret")], home=str(home),
+            workers[guard] = Worker(sandbox, forbidden=[str(tmp_path / "secret")], home=str(home),
                                     memory=1 << 30, guard=guard)
         d = tmp_path / f"check{next(counter)}"
         d.mkdir(mode=0o700)
@@ -95,7 +95,7 @@ def run(scratch):
             os.chmod(f, 0o644)
         if sandbox.uid is not None:
             os.chown(d, sandbox.uid, sandbox.gid)
-        rep = workers[guard].run(str(d), function, seed=0, timeout=timeout, cpu=timeout)
+        rep = workers[guard].run(str(sub), str(d), function, seed=0, timeout=timeout, cpu=timeout)
         try:
             out = codec.load(d, "output")
         except FileNotFoundError:
