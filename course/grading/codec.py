@@ -21,6 +21,7 @@ import importlib
 import json
 import os
 import stat
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -96,13 +97,14 @@ def encode(value: Any) -> tuple[Any, dict[str, torch.Tensor]]:
             if v.is_complex() or v.layout != torch.strided:
                 raise CodecError(f"tensors must be real and dense, got {v.dtype} / {v.layout}")
             return put(v)
-        if type(v).__module__ == "numpy":
-            import numpy as np
-
-            if isinstance(v, np.ndarray):
+        np = sys.modules.get("numpy")
+        if np is not None and isinstance(v, np.ndarray):
+            try:  # ascontiguousarray drops ndarray subclasses
                 return put(torch.from_numpy(np.ascontiguousarray(v)))
-            if isinstance(v, np.generic):
-                return enc(v.item(), depth + 1)
+            except TypeError:
+                raise CodecError(f"a NumPy array of dtype {v.dtype} can't be returned; use numbers") from None
+        if np is not None and isinstance(v, np.generic):
+            return enc(v.item(), depth + 1)
         if isinstance(v, torch.dtype):
             return {"__dtype__": str(v).removeprefix("torch.")}
         if isinstance(v, torch.Size):

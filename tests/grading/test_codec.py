@@ -50,6 +50,15 @@ def test_tensor_subclasses_are_stripped():
     assert type(got) is torch.Tensor
 
 
+def test_ndarray_subclasses_are_stripped():
+    class Liar(np.ndarray):
+        def __eq__(self, other):
+            return True
+
+    got = codec.roundtrip(np.zeros(3).view(Liar))
+    assert type(got) is torch.Tensor and got.tolist() == [0.0, 0.0, 0.0]
+
+
 @pytest.mark.parametrize("bad", [object(), {1: 2}, lambda: 0, {"__tensor__": "t0"}, torch.zeros(2, dtype=torch.complex64)])
 def test_refuses_what_cannot_be_data(bad):
     with pytest.raises(CodecError):

@@ -51,6 +51,13 @@ ATTACKS_B = {
         f"src = pathlib.Path({str(Path(__file__).resolve().parents[1] / 'demo' / 'lessons' / '99_demo' / 'solutions.py')!r}).read_text()\n"
         "return x.clamp(min=0)"
     ),
+    # import the reference by putting the lesson on sys.path
+    "normalise": (
+        "import sys\n"
+        f"sys.path.insert(0, {str(Path(__file__).resolve().parents[1] / 'demo' / 'lessons' / '99_demo')!r})\n"
+        "import solutions\n"
+        "return solutions.normalise(x)"
+    ),
     # write a fake results.json where a report might go, then return a wrong answer
     "cosine_similarity_matrix": (
         "import json, os\n"
@@ -171,3 +178,12 @@ def test_fallback_sandbox_still_holds(demo, make_submission, bare_sandbox):
     for name in attacks:
         assert by_ex[name].points == 0 and by_ex[name].message, name
     assert by_ex["normalise"].passed and by_ex["fit_line"].passed
+
+
+def test_output_spam_is_capped(demo, make_submission):
+    sub = make_submission({"relu": "while True:\n    print('spam ' * 100)"})
+    result = Grader(demo, seed=2, limits=Limits(timeout=20, file_mb=2)).grade(sub)
+    relu = result.checks[0]
+    assert relu.points == 0 and "File too large" in relu.message or "MiB" in relu.message, relu.message
+    assert len(relu.printed) < 3000 and "more bytes not shown" in relu.printed
+    assert result.checks[1].passed
