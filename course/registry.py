@@ -155,7 +155,7 @@ def save(name: str, kind: str, recipe_name: str, trained: Trained, directory: st
     d.mkdir(parents=True, exist_ok=True)
     path = d / f"{name}.safetensors"
     tensors = {k: v.detach().to("cpu").contiguous() for k, v in trained.state_dict.items()}
-    save_file(tensors, str(path), metadata={"name": name, "recipe": recipe_name})
+    save_file(tensors, str(path))  # no metadata: safetensors orders it by hash, which would change the sha256
     e = Entry(name, kind, recipe_name, trained.config, trained.metrics, sha256_of(path), path.stat().st_size,
               time.strftime("%Y-%m-%d"), torch.__version__.split("+")[0], path)
     tmp = d / f".{name}.json.tmp"

@@ -2,7 +2,7 @@
 
 Covers: the home page (course map, progress, no lessons, broken lessons), every lesson page (the demo lesson
 and whatever is in the real `lessons/` folder, through the home page's "Open" buttons), a lesson's own page
-file (`apps/pages/<slug>.py`), and "Check my work" on the demo lesson: full marks, unfinished work, a file
+file (`apps/lesson_pages/<slug>.py`), and "Check my work" on the demo lesson: full marks, unfinished work, a file
 that does not import, no file at all, and a lesson whose checks.py is broken. None of them may show a raw
 exception (`at.exception` stays empty).
 
@@ -147,18 +147,18 @@ def test_every_lesson_page_renders(root, lesson, monkeypatch):
     assert at.button(key=f"check-{lesson.id}").label == "Check my work"
     assert re.search(r"\b\d+ exercises?, [\d.]+ points? in all\.", page)  # the exercises with their points
     assert any("course start" in i.value for i in at.info)  # no workspace file yet: how to make one
-    custom = APP.parent / "pages" / f"{lesson.slug}.py"
+    custom = APP.parent / "lesson_pages" / f"{lesson.slug}.py"
     if custom.is_file():  # a lesson's own page must also be reachable by its file
-        at.switch_page(f"pages/{custom.name}").run()
+        at.switch_page(f"lesson_pages/{custom.name}").run()
         assert_clean(at)
         assert f"{lesson.id} · {lesson.title}" in texts(at)
 
 
 def test_every_page_file_belongs_to_a_lesson():
-    """apps/pages/<slug>.py is only used when <slug> is a lesson folder's name: catch typos."""
+    """apps/lesson_pages/<slug>.py is only used when <slug> is a lesson folder's name: catch typos."""
     slugs = {lesson.slug for lesson in discover(REAL_LESSONS).lessons} if REAL_LESSONS.is_dir() else set()
-    strays = [p.name for p in (APP.parent / "pages").glob("*.py") if p.stem not in slugs]
-    assert not strays, f"apps/pages/ files that match no lesson folder (so the app ignores them): {strays}"
+    strays = [p.name for p in (APP.parent / "lesson_pages").glob("*.py") if p.stem not in slugs]
+    assert not strays, f"apps/lesson_pages/ files that match no lesson folder (so the app ignores them): {strays}"
 
 
 def test_demo_page_shows_readme_and_points():
@@ -173,10 +173,10 @@ def test_demo_page_shows_readme_and_points():
 
 
 def test_a_lesson_can_ship_its_own_page(tmp_path):
-    """apps/pages/<slug>.py replaces the generic page (tested on a copy of the app, not to touch apps/pages)."""
+    """apps/lesson_pages/<slug>.py replaces the generic page (tested on a copy of the app, not to touch apps/lesson_pages)."""
     shutil.copyfile(APP, tmp_path / "app.py")
-    (tmp_path / "pages").mkdir()
-    (tmp_path / "pages" / "99_demo.py").write_text(
+    (tmp_path / "lesson_pages").mkdir()
+    (tmp_path / "lesson_pages" / "99_demo.py").write_text(
         "import streamlit as st\n"
         "import course.ui as ui\n"
         "def explore(lesson):\n"
@@ -190,7 +190,7 @@ def test_a_lesson_can_ship_its_own_page(tmp_path):
     assert "Custom explorer for 99_demo" in texts(at)
     assert at.button(key="check-99").label == "Check my work"  # the shared panel is still there
     at = app(tmp_path / "app.py").run()
-    at.switch_page("pages/99_demo.py").run()
+    at.switch_page("lesson_pages/99_demo.py").run()
     assert_clean(at)
     assert "Custom explorer for 99_demo" in texts(at)
 

@@ -1,4 +1,4 @@
-"""The Streamlit course app's pages and helpers; `apps/app.py` and `apps/pages/*.py` are thin shells over this.
+"""The Streamlit course app's pages and helpers; `apps/app.py` and `apps/lesson_pages/*.py` are thin shells over this.
 
     home(lesson_pages)                  the home page: title, course map, the learner's progress
     lesson_page("05", interactive=fn)   a lesson's page: README | fn(lesson) (if given) + "Check my work"
@@ -9,7 +9,7 @@
     lesson_exercises(lesson)            a lesson's exercises and points, cached until its files change
     discover()                          every readable lesson, and why others could not be read
 
-A lesson with its own interactive page ships `apps/pages/<slug>.py` (e.g. `apps/pages/05_superposition.py`);
+A lesson with its own interactive page ships `apps/lesson_pages/<slug>.py` (e.g. `apps/lesson_pages/05_superposition.py`);
 `apps/app.py` uses it instead of the generic page. Such a page usually ends with
 
     import course.ui as ui

@@ -177,7 +177,7 @@ def test_fallback_sandbox_still_holds(demo, make_submission, bare_sandbox):
     by_ex = {c.exercise: c for c in result.checks}
     for name in attacks:
         assert by_ex[name].points == 0 and by_ex[name].message, name
-    assert by_ex["normalise"].passed and by_ex["fit_line"].passed
+    assert by_ex["mse"].passed and by_ex["fit_line"].passed
 
 
 def test_output_spam_is_capped(demo, make_submission):
