@@ -8,6 +8,7 @@
     course gradescope 05 --out autograder.zip                              a Gradescope autograder
     course app [--port N]                the Streamlit course app
     course models [--json]               shipped checkpoints;   course train NAME   rebuild one
+    course census NAME [--json]          what a shipped model's units do (detectors, SAE latents)
     course sync [LESSON...] [--check]    regenerate exercises.py from solutions.py (course authors)
 
 A LESSON is a number (5, 05), a folder name (05_superposition) or a slug (superposition). Errors are one
@@ -78,6 +79,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("name")
     s.add_argument("--seed", type=int)
     s.add_argument("--out", help="folder to write to (default: the package's checkpoints)")
+
+    s = sub.add_parser("census", help="measure what a shipped model's units do (detectors, SAE latents)")
+    s.add_argument("name")
+    s.add_argument("--json", action="store_true", help="print the census as JSON")
 
     s = sub.add_parser("sync", help="regenerate exercises.py from solutions.py (course authors)")
     s.add_argument("lessons", nargs="*", help="default: all")
@@ -289,6 +294,13 @@ def cmd_train(args) -> int:
     return 0
 
 
+def cmd_census(args) -> int:
+    from course.census import command
+
+    print(command(args.name, as_json=args.json))
+    return 0
+
+
 def cmd_sync(args) -> int:
     from course.lessons import all_lessons, find_lesson
     from course.markers import MarkerError, sync
@@ -318,5 +330,5 @@ def _bar(total: int, desc: str):
 
 COMMANDS = {
     "list": cmd_list, "start": cmd_start, "check": cmd_check, "grade": cmd_grade, "gradescope": cmd_gradescope,
-    "app": cmd_app, "models": cmd_models, "train": cmd_train, "sync": cmd_sync,
+    "app": cmd_app, "models": cmd_models, "train": cmd_train, "census": cmd_census, "sync": cmd_sync,
 }

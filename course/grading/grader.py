@@ -33,6 +33,7 @@ from typing import Any, Callable
 
 import torch
 
+from course.device import deterministic
 from course.errors import CourseError
 from course.grading import codec
 from course.grading.compare import compare
@@ -169,6 +170,7 @@ class Grader:
         self.checks = lesson.load_checks()
         self.solutions = sys.modules[f"course_lessons.l{lesson.id}.solutions"]
         self.sandbox = Sandbox.probe()
+        deterministic()  # references in float32 exactly, even where a GPU would use TF32
         self.preload = imported_modules(lesson.solutions_path)
         self._prepared: list[Prepared] | None = None
         self._lock = threading.RLock()

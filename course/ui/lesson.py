@@ -84,19 +84,19 @@ def _grade(lesson: Lesson, path: Path) -> dict:
     """Grade the learner's file, with a progress bar; record the score. Returns what `show_result` needs."""
     from course.grading.grader import Grader  # imports torch: only when a learner asks for grading
 
-    with st.spinner("Preparing the checks (drawing inputs, computing the reference answers)..."):
-        grader = Grader(lesson)
-        grader.prepare()  # cached: `grade` reuses it, so the bar below only counts the learner's checks
-    n = len(grader.checks)
-    bar = st.progress(0.0, text=f"Checking your work: 0 of {n} checks done")
-    done: list = []
+    with Grader(lesson) as grader:  # closing it stops its sandbox worker
+        with st.spinner("Preparing the checks (drawing inputs, computing the reference answers)..."):
+            grader.prepare()  # cached: `grade` reuses it, so the bar below only counts the learner's checks
+        n = len(grader.checks)
+        bar = st.progress(0.0, text=f"Checking your work: 0 of {n} checks done")
+        done: list = []
 
-    def on_check(r) -> None:
-        done.append(r)
-        bar.progress(min(len(done) / n, 1.0),
-                     text=f"Checking your work: {len(done)} of {n} checks done ({r.title}: {STATUS.get(r.status, r.status)})")
+        def on_check(r) -> None:
+            done.append(r)
+            bar.progress(min(len(done) / n, 1.0),
+                         text=f"Checking your work: {len(done)} of {n} checks done ({r.title}: {STATUS.get(r.status, r.status)})")
 
-    result = grader.grade(path, on_check=on_check)
+        result = grader.grade(path, on_check=on_check)
     bar.empty()
     note = ""
     try:
