@@ -2,7 +2,8 @@
 
 A lesson is a folder `lessons/NN_slug/` holding:
 
-    lesson.toml     title, difficulty (1-5), minutes, prerequisites, summary: the one place for metadata
+    lesson.toml     title, difficulty (1-5), minutes, prerequisites, summary: the one place for metadata;
+                    optionally blocked_imports, library modules that hold the answers (see the grader)
     README.md       the lesson text (the app renders it too)
     solutions.py    the reference, with `# BEGIN SOLUTION` / `# END SOLUTION` markers (see `course.markers`)
     exercises.py    generated from solutions.py by `course sync`; the learner's starting point
@@ -62,6 +63,7 @@ class Lesson:
     prerequisites: tuple[int, ...]
     summary: str
     path: Path
+    blocked_imports: tuple[str, ...] = ()  # library modules holding this lesson's answers (not importable while graded)
 
     @property
     def id(self) -> str:
@@ -147,6 +149,7 @@ def read_lesson(path: Path) -> Lesson:
             number=int(m.group(1)), slug=path.name, title=str(meta["title"]), difficulty=int(meta["difficulty"]),
             minutes=int(meta["minutes"]), prerequisites=tuple(int(p) for p in meta.get("prerequisites", [])),
             summary=str(meta.get("summary", "")).strip(), path=path,
+            blocked_imports=tuple(str(m) for m in meta.get("blocked_imports", [])),
         )
     except KeyError as e:
         raise CourseError(f"{meta_path} lacks the field {e.args[0]!r}.") from None

@@ -160,6 +160,25 @@ def imported_modules(path: Path) -> list[str]:
     return sorted(set(names))
 
 
+def module_paths(names: tuple[str, ...]) -> list[str]:
+    """Where the named modules' source lives (a package's folder, or a module's file)."""
+    import importlib.util
+
+    paths = []
+    for name in names:
+        try:
+            spec = importlib.util.find_spec(name)
+        except (ImportError, ValueError):
+            spec = None
+        if spec is None:
+            raise CourseError(f"blocked_imports names {name!r}, which is not an importable module")
+        if spec.submodule_search_locations:
+            paths += list(spec.submodule_search_locations)
+        elif spec.origin:
+            paths.append(spec.origin)
+    return paths
+
+
 class Grader:
     """Grades submissions of one lesson with one seed. Thread-safe: `grade` may run in parallel."""
 
@@ -171,7 +190,10 @@ class Grader:
         self.solutions = sys.modules[f"course_lessons.l{lesson.id}.solutions"]
         self.sandbox = Sandbox.probe()
         deterministic()  # references in float32 exactly, even where a GPU would use TF32
-        self.preload = imported_modules(lesson.solutions_path)
+        blocked = lesson.blocked_imports
+        self.preload = [m for m in imported_modules(lesson.solutions_path)
+                        if not any(m == b or m.startswith(b + ".") for b in blocked)]
+        self.forbidden = [str(lesson.path.parent), *module_paths(blocked)]
         self._prepared: list[Prepared] | None = None
         self._lock = threading.RLock()
         self._idle: queue.SimpleQueue = queue.SimpleQueue()  # fork servers ready for the next submission
@@ -296,7 +318,7 @@ class Grader:
         os.chmod(home, 0o700)
         if self.sandbox.uid is not None:
             os.chown(home, self.sandbox.uid, self.sandbox.gid)
-        w = Worker(self.sandbox, forbidden=[str(self.lesson.path.parent)], preload=self.preload,
+        w = Worker(self.sandbox, forbidden=self.forbidden, blocked=list(self.lesson.blocked_imports), preload=self.preload,
                    memory=self.limits.memory_mb << 20, fsize=self.limits.file_mb << 20, nproc=self.limits.processes,
                    home=str(home), log=str(Path(root) / f"{home.name}.log"))
         with self._lock:

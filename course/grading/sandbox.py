@@ -121,6 +121,7 @@ class Worker:
     nproc: int = 512
     home: str = "/tmp"
     log: str = os.devnull
+    blocked: list[str] = field(default_factory=list)  # modules the learner's code may not import
     guard: bool = True  # the audit hook; tests switch it off to prove the namespace and rlimits hold alone
     start_timeout: float = 180.0
     proc: subprocess.Popen | None = None
@@ -139,7 +140,7 @@ class Worker:
         cfg = {
             "forbidden": self.forbidden, "preload": self.preload,
             "memory": self.memory, "fsize": self.fsize, "nproc": self.nproc,
-            "uid": self.sandbox.uid, "gid": self.sandbox.gid, "guard": self.guard,
+            "uid": self.sandbox.uid, "gid": self.sandbox.gid, "guard": self.guard, "blocked": self.blocked,
         }
         self._send(cfg)
         self.info = self._receive(self.start_timeout)

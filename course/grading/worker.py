@@ -95,6 +95,31 @@ def _install_guard(allowed_dirs: tuple[str, ...], forbidden: tuple[str, ...]) ->
     sys.addaudithook(guard)
 
 
+def _block_imports(blocked: tuple[str, ...]) -> None:
+    """Make the library modules that hold a lesson's answers unimportable (their files are also unreadable)."""
+    if not blocked:
+        return
+    import importlib.abc
+
+    def hit(name: str) -> bool:
+        return any(name == b or name.startswith(b + ".") for b in blocked)
+
+    for name in [n for n in sys.modules if hit(n)]:
+        parent, _, child = name.rpartition(".")
+        if parent in sys.modules and getattr(sys.modules[parent], child, None) is sys.modules[name]:
+            delattr(sys.modules[parent], child)
+        del sys.modules[name]
+
+    class Blocker(importlib.abc.MetaPathFinder):
+        def find_spec(self, name, path=None, target=None):
+            if hit(name):
+                raise ImportError(f"`{name}` holds this lesson's answers, so it can't be imported while your work is "
+                                  "graded: write the exercise yourself")
+            return None
+
+    sys.meta_path.insert(0, Blocker())
+
+
 def _error(directory: str, stage: str, exc: BaseException | None, message: str = "", submission: str = "") -> None:
     info: dict = {"stage": stage, "message": message}
     if exc is not None:
@@ -171,6 +196,7 @@ def _child(cmd: dict, cfg: dict) -> None:
         if cfg.get("guard", True):  # only the sandbox's own tests turn it off, to test the other layers alone
             _install_guard((directory,), tuple(cfg["forbidden"]))
 
+        _block_imports(tuple(cfg.get("blocked", ())))
         submission = os.path.realpath(cmd["submission"])
         code = EXIT_IMPORT
         try:

@@ -187,3 +187,29 @@ def test_output_spam_is_capped(demo, make_submission):
     assert relu.points == 0 and "File too large" in relu.message or "MiB" in relu.message, relu.message
     assert len(relu.printed) < 3000 and "more bytes not shown" in relu.printed
     assert result.checks[1].passed
+
+
+def test_blocked_library_modules(demo, make_submission, tmp_path, monkeypatch):
+    """A lesson can keep the library module holding its answers out of reach while it is graded."""
+    import shutil
+
+    from course.lessons import find_lesson
+
+    lessons = tmp_path / "lessons"
+    shutil.copytree(demo.path, lessons / demo.slug)
+    toml = lessons / demo.slug / "lesson.toml"
+    toml.write_text(toml.read_text() + 'blocked_imports = ["course.superposition"]\n')
+    lesson = find_lesson("99", lessons)
+    import course.superposition.model as library
+
+    sub = make_submission({
+        "relu": "from course.superposition import analysis\nreturn x.clamp(min=0)",
+        "normalise": f"src = open({library.__file__!r}).read()\nreturn x / x.norm(dim=-1, keepdim=True)",
+        "softmax": "import importlib\nimportlib.import_module('course.superposition.model')\nreturn x.softmax(dim)",
+    })
+    result = Grader(lesson, seed=4, limits=Limits(timeout=10)).grade(sub)
+    by_ex = {c.exercise: c for c in result.checks}
+    assert "holds this lesson's answers" in by_ex["relu"].message
+    assert by_ex["normalise"].points == 0 and "not allowed" in by_ex["normalise"].message
+    assert by_ex["softmax"].points == 0
+    assert by_ex["mse"].passed
