@@ -162,6 +162,8 @@ class TrainConfig:
     lr_schedule: str = "constant"  # "constant", "linear" or "cosine" decay to zero
     log_every: int = 50  # record the loss every this many steps
     seed: int | None = 0  # None: don't reseed
+    threads: int | None = 1  # torch intra-op threads while training; toy-model ops are too small to gain from
+    #                          more, and on a busy machine extra threads spin and wait (5-10x slower); None: torch's
 
 
 def lr_factor(schedule: str, step: int, steps: int) -> float:
@@ -189,6 +191,9 @@ def train(model: ToyModel, cfg: TrainConfig | None = None, progress: bool | Call
     if cfg.seed is not None:
         gen = torch.Generator(device=model.W.device).manual_seed(cfg.seed)
     torch.set_flush_denormal(True)  # denormals in sparse gradients slow the CPU badly (reset afterwards)
+    old_threads = torch.get_num_threads()
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
     params = [model.W, model.b_final]
     m = [torch.zeros_like(p) for p in params]
     v = [torch.zeros_like(p) for p in params]
@@ -220,6 +225,7 @@ def train(model: ToyModel, cfg: TrainConfig | None = None, progress: bool | Call
                     progress(step / cfg.steps)
     finally:
         torch.set_flush_denormal(False)
+        torch.set_num_threads(old_threads)
         if bar is not None:
             bar.close()
     return torch.stack(logs)

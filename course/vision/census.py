@@ -6,8 +6,8 @@ tested. Orientations are degrees counter-clockwise from +x with the image's y po
 orientation is the way its convex side faces; a high-low unit's, the way its fine-texture side lies; an edge
 unit's, the way its light side lies; a line's is taken mod 180).
 
-    curve      best curve response >= 2x the best straight-line response (lines of both polarities, three
-               offsets); tuned: at the best curve's radius and polarity the response falls below half the peak
+    curve      best curve response >= 2x the best straight-line response (endless lines and segments as long
+               as the arcs, both polarities, three offsets); tuned: at the best curve's radius and polarity the response falls below half the peak
                within 60 degrees either side of the preferred orientation; and it holds over >= 2 radii
                (at >= 2 radii, some orientation within 30 degrees of the preferred one gives >= 2x the best line).
     high_low   mean response (over texture seeds) to a fine|coarse boundary at the preferred orientation is
@@ -23,7 +23,6 @@ al., "Curve Detectors" (Distill 2020) and Schubert et al., "High-Low Frequency D
 
 from __future__ import annotations
 
-import math
 import time
 
 import torch
@@ -88,7 +87,8 @@ def high_low_tests(r: dict[str, torch.Tensor], unit: int, probes: Probes, floor:
 def edge_tests(r: dict[str, torch.Tensor], unit: int, probes: Probes, floor: float) -> dict | None:
     blank = float(r["blank"][unit][1])
     found = []
-    for kind, tuning in (("edge", r["edge"][unit]), ("line", r["line"][unit].amax((0, 1)))):
+    lines = r["line"][unit][:, 0].amax((0, 1))  # endless lines, either polarity, best offset: (orientation mod 180,)
+    for kind, tuning in (("edge", r["edge"][unit]), ("line", lines)):
         a, i = len(tuning), int(tuning.argmax())
         quarter = a // 4 if kind == "edge" else a // 2  # 90 degrees (lines cover 180 degrees)
         peak = float(tuning[i])
@@ -98,7 +98,7 @@ def edge_tests(r: dict[str, torch.Tensor], unit: int, probes: Probes, floor: flo
     if not found:
         return None
     _, kind, i, peak, across = max(found)
-    tuning = r["edge"][unit] if kind == "edge" else r["line"][unit].amax((0, 1))
+    tuning = r["edge"][unit] if kind == "edge" else lines
     orientation = _preferred(tuning, probes.step, i) if kind == "edge" else _preferred(
         torch.cat([tuning, tuning]), probes.step, i) % 180
     return {"unit": unit, "kind": kind, "orientation": orientation, "response": round(peak, 4),
@@ -179,11 +179,13 @@ def render(record: dict) -> str:
         lines.append(f"{layer} ({d['units']} units): {len(d['curve'])} curve, {len(d['high_low'])} high-low, "
                      f"{len(d['edge'])} edge/line")
         for u in sorted(d["curve"], key=lambda u: u["orientation"]):
+            vs = f"{u['ratio']:5.1f}x best line" if u["ratio"] else "   no line response"
             lines.append(f"    curve     {layer}:{u['unit']:<4} {u['orientation']:6.1f} deg  radius {u['radius']:g} "
-                         f"{u['polarity']:5}  {u['ratio'] or math.inf:5.1f}x best line  holds at radii {u['radii']}")
+                         f"{u['polarity']:5}  {vs}  holds at radii {u['radii']}")
         for u in sorted(d["high_low"], key=lambda u: u["orientation"]):
+            vs = f"{u['ratio']:5.1f}x" if u["ratio"] else "  (only)"
             lines.append(f"    high-low  {layer}:{u['unit']:<4} {u['orientation']:6.1f} deg  "
-                         f"{u['ratio'] or math.inf:5.1f}x its best of uniform fine, uniform coarse, turned 180")
+                         f"{vs} its best response to uniform fine, uniform coarse, or it turned 180")
         if d["edge"]:
             lines.append("    edge/line " + ", ".join(f"{layer}:{u['unit']} {u['kind']} {u['orientation']:.0f}"
                                                      for u in sorted(d["edge"], key=lambda u: u["orientation"])))

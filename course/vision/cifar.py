@@ -9,6 +9,7 @@ the default root. Krizhevsky, "Learning Multiple Layers of Features from Tiny Im
 from __future__ import annotations
 
 import os
+import pickle
 from pathlib import Path
 
 import torch
@@ -37,6 +38,16 @@ def cifar10(root: str | os.PathLike | None = None, train: bool = True, download:
                 return super()._check_integrity()
             folder = Path(self.root) / self.base_folder
             return all((folder / name).is_file() for name, _ in self.train_list + self.test_list)
+
+        def _load_meta(self) -> None:
+            if verify:
+                return super()._load_meta()
+            path = Path(self.root) / self.base_folder / self.meta["filename"]
+            if not path.is_file():
+                raise RuntimeError(f"{path} not found")
+            with open(path, "rb") as f:  # torchvision's format is pickle; only open files you trust
+                self.classes = pickle.load(f, encoding="latin1")[self.meta["key"]]
+            self.class_to_idx = {c: i for i, c in enumerate(self.classes)}
 
     try:
         return CIFAR10(str(root), train=train, download=download, transform=transforms.ToTensor())

@@ -16,7 +16,7 @@ from torch import nn
 
 @dataclass(frozen=True)
 class NetConfig:
-    channels: tuple[int, ...] = (16, 32, 64, 64, 64)  # conv1..conv5 output channels
+    channels: tuple[int, ...] = (16, 32, 64, 128, 64)  # conv1..conv5 output channels
     kernels: tuple[int, ...] = (4, 4, 3, 3, 4)  # square kernels; even ones on the strided layers, so that unit i
     # of a stride-s map is centred on the point s * i + s / 2, the middle of its cell (where the labels are)
     strides: tuple[int, ...] = (2, 2, 1, 1, 2)  # product = the output cell size (8)

@@ -78,6 +78,7 @@ class Probes:
     span: float = 120.0  # arc span of a curve, degrees
     width: float = 2.0  # stroke width of curves and lines, pixels
     line_positions: tuple[float, ...] = (-2.0, 0.0, 2.0)  # lines are also tried off-centre, to be fair to them
+    line_lengths: tuple[float, ...] = (0.0, 8.0, 16.0)  # endless lines, and segments with ends as arcs have
     high: float = 0.25  # the fine texture's frequency, cycles per pixel
     low: float = 0.03  # the coarse texture's frequency
     seeds: tuple[int, ...] = (1, 2, 3, 4)  # textures averaged over these seeds
@@ -106,13 +107,16 @@ class StimulusSet:
         seeds = torch.tensor(p.seeds, dtype=torch.float32)
         half = stimuli.angles(p.step, full=False)
         pos = torch.tensor(p.line_positions)
+        lengths, n_len = torch.tensor(p.line_lengths), len(p.line_lengths)
         blocks = {
             # (polarity, radius, orientation)
             "curve": stimuli.curve(theta.repeat(2 * r), radii.repeat_interleave(a).repeat(2), span=p.span,
                                    width=p.width, contrast=pol.repeat_interleave(r * a), **kw),
-            # (polarity, position, orientation mod 180)
-            "line": stimuli.line(half.repeat(2 * len(pos)), position=pos.repeat_interleave(len(half)).repeat(2),
-                                 width=p.width, contrast=pol.repeat_interleave(len(pos) * len(half)), **kw),
+            # (polarity, length, position, orientation mod 180)
+            "line": stimuli.line(half.repeat(2 * n_len * len(pos)),
+                                 position=pos.repeat_interleave(len(half)).repeat(2 * n_len),
+                                 length=lengths.repeat_interleave(len(pos) * len(half)).repeat(2), width=p.width,
+                                 contrast=pol.repeat_interleave(n_len * len(pos) * len(half)), **kw),
             "edge": stimuli.edge(theta, **kw),  # (orientation of the light side)
             "high_low": stimuli.high_low(theta.repeat(s), high=p.high, low=p.low,  # (seed, orientation)
                                          seed=seeds.repeat_interleave(a), **kw),
@@ -132,6 +136,6 @@ class StimulusSet:
     def split(self, responses: torch.Tensor) -> dict[str, torch.Tensor]:
         """Responses (N, units) -> {kind: (units, *the kind's axes)} as the comments above lay them out."""
         p, a = self.probes, int(360 / self.probes.step)
-        shapes = {"curve": (2, len(p.radii), a), "line": (2, len(p.line_positions), a // 2), "edge": (a,),
+        shapes = {"curve": (2, len(p.radii), a), "line": (2, len(p.line_lengths), len(p.line_positions), a // 2), "edge": (a,),
                   "high_low": (len(p.seeds), a), "high": (len(p.seeds),), "low": (len(p.seeds),), "blank": (3,)}
         return {k: responses[s].T.reshape(responses.shape[1], *shapes[k]) for k, s in self.parts.items()}

@@ -68,17 +68,24 @@ def _stroke(distance: torch.Tensor, width: torch.Tensor) -> torch.Tensor:
     return (width.view(-1, 1, 1) / 2 + 0.5 - distance).clamp(0, 1)
 
 
-def line(orientation: Number, *, size: Size = 64, position: Number = 0.0, width: Number = 2.0,
+def line(orientation: Number, *, size: Size = 64, position: Number = 0.0, width: Number = 2.0, length: Number = 0.0,
          contrast: Number = -1.0, centre=None, device=None) -> torch.Tensor:
-    """A straight line running across the image in direction `orientation` (so 0 and 180 are the same line).
+    """A straight line in direction `orientation` through the centre (so 0 and 180 are the same line).
 
-    Picture: a thin bar, e.g. black on white, through the centre; `position` shifts it sideways (pixels, along
-    the direction 90 degrees counter-clockwise from `orientation`); `width` in pixels. -> (N, 3, H, W)
+    Picture: a thin bar, e.g. black on white, right across the image, or a segment `length` pixels long centred
+    on the centre when `length` > 0 (0: endless); `position` shifts it sideways (pixels, along the direction 90
+    degrees counter-clockwise from `orientation`); `width` in pixels. -> (N, 3, H, W)
     """
-    orientation, position, width, contrast = _batch(orientation, position, width, contrast, device=device)
+    orientation, position, width, length, contrast = _batch(orientation, position, width, length, contrast,
+                                                            device=device)
     x, y = coords(size, centre, device)
-    ux, uy = _direction(orientation + 90)  # the line's normal
-    distance = (x * ux + y * uy - position.view(-1, 1, 1)).abs()
+    ux, uy = _direction(orientation)
+    nx, ny = _direction(orientation + 90)  # the line's normal
+    across = x * nx + y * ny - position.view(-1, 1, 1)
+    along = x * ux + y * uy
+    half = torch.where(length > 0, length / 2, torch.inf).view(-1, 1, 1)
+    beyond = (along.abs() - half).clamp_min(0)  # past an end of a segment
+    distance = torch.sqrt(across * across + beyond * beyond)
     return _paint(_stroke(distance, width), contrast)
 
 

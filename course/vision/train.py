@@ -8,6 +8,7 @@ step s is index s * batch + i; held-out scenes start at `EVAL_OFFSET`), so a run
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import asdict, dataclass
 
@@ -26,7 +27,8 @@ EVAL_OFFSET = 10_000_000  # held-out scenes: indices from here on are never trai
 class TrainConfig:
     steps: int = 6000  # optimiser steps
     batch: int = 64  # scenes per step
-    lr: float = 2e-3  # AdamW peak learning rate (one-cycle schedule: warm-up, then cosine decay)
+    reuse: int = 2  # each batch of scenes is used for this many steps, turned or mirrored differently each time
+    lr: float = 2e-3  # AdamW peak learning rate (linear warm-up, then cosine decay to zero)
     weight_decay: float = 1e-4
     warmup: float = 0.05  # fraction of steps spent warming up
     eval_scenes: int = 1024  # held-out scenes for the final accuracies
@@ -35,14 +37,23 @@ class TrainConfig:
 
 
 class SceneStream(torch.utils.data.IterableDataset):
-    """Training batches in order: batch s holds scenes s * batch ... (s + 1) * batch - 1."""
+    """Training batches in order: batch b holds scenes b * size ... (b + 1) * size - 1."""
 
-    def __init__(self, scenes: Scenes, batch: int, steps: int):
-        self.scenes, self.batch, self.steps = scenes, batch, steps
+    def __init__(self, scenes: Scenes, size: int, batches: int):
+        self.scenes, self.size, self.batches = scenes, size, batches
 
     def __iter__(self):
-        for step in range(self.steps):
-            yield self.scenes.batch(range(step * self.batch, (step + 1) * self.batch))
+        for b in range(self.batches):
+            yield self.scenes.batch(range(b * self.size, (b + 1) * self.size))
+
+
+def dihedral(x: torch.Tensor, y: torch.Tensor, d: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The d-th of the 8 rotations and mirror images (0: as is) of images (N, 3, S, S) and their labels (N, s, s).
+
+    Exact for the labels: they are the classes at the cells' centres, which the same turn maps onto each other.
+    """
+    x, y = torch.rot90(x, d % 4, (2, 3)), torch.rot90(y, d % 4, (1, 2))
+    return (x.flip(3), y.flip(2)) if d >= 4 else (x, y)
 
 
 def evaluate(model: SceneNet, scenes: Scenes, n: int, device) -> dict:
@@ -64,28 +75,44 @@ def evaluate(model: SceneNet, scenes: Scenes, n: int, device) -> dict:
 
 def fit(net: NetConfig, data: SceneConfig, cfg: TrainConfig, seed: int, device, progress: bool = True) -> tuple[SceneNet, dict]:
     """Train a SceneNet from seed `seed`; returns it (eval mode) and its metrics."""
+    threads = torch.get_num_threads()
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
+    try:
+        return _fit(net, data, cfg, seed, device, progress)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _fit(net: NetConfig, data: SceneConfig, cfg: TrainConfig, seed: int, device, progress: bool) -> tuple[SceneNet, dict]:
     torch.manual_seed(seed)
     model = SceneNet(net).to(device)
     scenes = Scenes(data)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     warm = max(1, int(cfg.warmup * cfg.steps))
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=cfg.steps, pct_start=warm / cfg.steps)
+    sched = torch.optim.lr_scheduler.LambdaLR(  # linear warm-up, then a cosine down to zero
+        opt, lambda s: (s + 1) / warm if s < warm else 0.5 * (1 + math.cos(math.pi * (s - warm) / max(1, cfg.steps - warm))))
     start, running = time.perf_counter(), None
-    stream = torch.utils.data.DataLoader(SceneStream(scenes, cfg.batch, cfg.steps), batch_size=None,
+    batches = -(-cfg.steps // cfg.reuse)
+    stream = torch.utils.data.DataLoader(SceneStream(scenes, cfg.batch, batches), batch_size=None,
                                          num_workers=cfg.workers, prefetch_factor=4 if cfg.workers else None)
-    bar = tqdm(stream, total=cfg.steps, desc="training scenenet", disable=not progress, unit="step")
-    for step, (x, y) in enumerate(bar):
-        x, y = x.to(device), y.to(device)  # (B, 3, S, S), (B, S/8, S/8)
-        loss = F.cross_entropy(model(x), y)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        sched.step()
-        running = float(loss.detach()) if running is None else 0.98 * running + 0.02 * float(loss.detach())
-        if step % 20 == 0:
-            bar.set_postfix(loss=f"{running:.3f}")
+    bar = tqdm(total=cfg.steps, desc="training scenenet", disable=not progress, unit="step")
+    step = 0
+    for b, (xb, yb) in enumerate(stream):
+        xb, yb = xb.to(device), yb.to(device)  # (B, 3, S, S), (B, S/8, S/8)
+        for use in range(min(cfg.reuse, cfg.steps - step)):
+            x, y = dihedral(xb, yb, (b + 3 * use) % 8)
+            loss = F.cross_entropy(model(x), y)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            sched.step()
+            running = float(loss.detach()) if running is None else 0.98 * running + 0.02 * float(loss.detach())
+            step += 1
+            bar.update()
+            if step % 20 == 0:
+                bar.set_postfix(loss=f"{running:.3f}")
+    bar.close()
     seconds = time.perf_counter() - start
     model.eval()
     metrics = {**evaluate(model, scenes, cfg.eval_scenes, device), "train_loss": round(running, 4),

@@ -30,10 +30,10 @@ def test_layers_and_forward(model):
 def test_takes_unit_range_images(model):
     """The model scales [0, 1] to the [-117, 138] the TensorFlow original was trained on, before conv2d0."""
     seen = {}
-    handle = model.conv2d0_pre_relu_conv.register_forward_hook(lambda m, i, o: seen.setdefault("in", i[0]))
+    handle = model.conv2d0_pre_relu_conv.register_forward_hook(lambda m, i, o: seen.update({"in": i[0]}))
     try:
         with torch.no_grad():
-            model(torch.ones(1, 3, 64, 64))
+            model(torch.ones(1, 3, 224, 224))
     finally:
         handle.remove()
     assert seen["in"].max() == pytest.approx(138) and seen["in"][..., 2:-3, 2:-3].min() == pytest.approx(138)

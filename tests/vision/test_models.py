@@ -24,7 +24,7 @@ def test_normalises_inside():
     model = SceneNet(NetConfig(mean=(0.2, 0.4, 0.6), std=(0.5, 0.5, 0.5)))
     x = torch.rand(1, 3, 64, 64)
     seen = {}
-    handle = model.conv1.conv.register_forward_hook(lambda m, i, o: seen.setdefault("in", i[0]))
+    handle = model.conv1.conv.register_forward_hook(lambda m, i, o: seen.update({"in": i[0]}))
     model(x)
     handle.remove()
     expected = (x - torch.tensor([0.2, 0.4, 0.6]).view(1, 3, 1, 1)) / 0.5
