@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -22,16 +21,6 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 DEMO = REPO / "tests" / "demo" / "lessons"
-
-
-def cpu_model() -> str:
-    try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def naive_check_seconds(solutions: Path, repeats: int) -> float:
@@ -60,6 +49,7 @@ def main() -> None:
     args = ap.parse_args()
     os.environ["COURSE_LESSONS_DIR"] = str(DEMO)
 
+    from course.device import cpu_name
     from course.grading.grader import Grader
     from course.lessons import find_lesson
 
@@ -99,7 +89,7 @@ def main() -> None:
             g.grade_many(subs, jobs=jobs)
             class_times[jobs] = time.perf_counter() - t
 
-    print(f"Grading benchmark on {cpu_model()}, {os.cpu_count()} CPUs, torch {torch.__version__}, "
+    print(f"Grading benchmark on {cpu_name()}, {os.cpu_count()} CPUs, torch {torch.__version__}, "
           f"sandbox {g.sandbox.describe()}\n")
     print("| measure | ours | naive baseline (process per check) | ratio |")
     print("|---|---|---|---|")

@@ -19,17 +19,8 @@ import time
 
 import torch
 
+from course.device import cpu_name
 from course.superposition import ToyModel, ToyModelConfig, TrainConfig, train
-
-
-def cpu_model() -> str:
-    try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return "unknown CPU"
 
 
 def ours(n_instances: int, steps: int, batch: int = 1024) -> float:
@@ -96,7 +87,7 @@ def main() -> None:
     ap.add_argument("--skip-reproductions", action="store_true")
     args = ap.parse_args()
     ours(8, 100)  # warm up
-    print(f"Toy models on {cpu_model()}, {os.cpu_count()} CPUs, torch {torch.__version__}, "
+    print(f"Toy models on {cpu_name()}, {os.cpu_count()} CPUs, torch {torch.__version__}, "
           f"{torch.get_num_threads()} threads\n")
     print("| job | ours | comparison | ratio |")
     print("|---|---|---|---|")

@@ -33,6 +33,20 @@ def get_device(prefer: str | None = None) -> torch.device:
     return torch.device(choice)
 
 
+def cpu_name() -> str:
+    """The CPU's model name (for benchmark reports), e.g. "AMD EPYC"."""
+    import platform
+
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine() or "unknown CPU"
+
+
 def seed_everything(seed: int) -> torch.Generator:
     """Seed Python, NumPy and torch (all devices); returns a CPU generator seeded the same way."""
     random.seed(seed)
