@@ -3,7 +3,9 @@
 Every model the course ships is a pair of files in `course/checkpoints/`:
 
     NAME.safetensors   the weights (a few MB; safetensors, so loading runs no code)
-    NAME.json          {"name", "kind", "recipe", "config", "metrics", "sha256", "size_bytes", "created", "torch"}
+    NAME.json          {"name", "kind", "recipe", "config", "metrics", "sha256", "size_bytes", "created", "torch",
+                        "files"}
+    NAME.<suffix>      extra files a recipe ships (a tokenizer), each with its sha256 under "files"
 
 `load_state(NAME)` checks the sha256 before trusting the weights and, on a mismatch or a missing file, says how
 to rebuild them: `course train NAME` runs the recipe registered under that name (with a progress bar) and
@@ -26,7 +28,7 @@ from course.errors import CourseError, UsageError
 CHECKPOINT_DIR = Path(__file__).resolve().parent / "checkpoints"
 KINDS = ("vision", "lm", "sae")
 # Modules that register recipes when imported; later lessons add theirs here.
-RECIPE_MODULES: list[str] = []
+RECIPE_MODULES: list[str] = ["course.lm.train", "course.sae.recipes"]
 
 
 @dataclass
@@ -36,6 +38,7 @@ class Trained:
     state_dict: dict  # name -> tensor
     config: dict  # enough to rebuild the module (JSON-able)
     metrics: dict  # what it reached (JSON-able numbers), recorded in the registry
+    files: dict = field(default_factory=dict)  # extra files shipped beside the weights: suffix -> bytes
 
 
 @dataclass
@@ -85,6 +88,7 @@ class Entry:
     size_bytes: int
     created: str = ""
     torch: str = ""
+    files: dict = field(default_factory=dict)  # suffix -> sha256 of NAME.<suffix> (e.g. a tokenizer)
     path: Path = field(default=Path(), repr=False)
 
     def __repr__(self) -> str:
@@ -95,6 +99,18 @@ class Entry:
         d = asdict(self)
         d.pop("path")
         return d
+
+    def file(self, suffix: str) -> Path:
+        """A verified extra file of this checkpoint (NAME.<suffix>)."""
+        path = self.path.with_suffix(f".{suffix}")
+        rebuild = f"Rebuild it with `course train {self.name}` (or restore it with `git checkout -- {path}`)."
+        if suffix not in self.files:
+            raise CourseError(f"The checkpoint {self.name!r} has no file {suffix!r}.")
+        if not path.is_file():
+            raise CourseError(f"{path} is missing. {rebuild}")
+        if sha256_of(path) != self.files[suffix]:
+            raise CourseError(f"{path} is corrupt or was changed (its sha256 differs from the registry's). {rebuild}")
+        return path
 
 
 def sha256_of(path: Path) -> str:
@@ -113,7 +129,8 @@ def entries(directory: str | os.PathLike | None = None) -> list[Entry]:
         try:
             m = json.loads(meta.read_text())
             out.append(Entry(**{k: m[k] for k in ("name", "kind", "recipe", "config", "metrics", "sha256", "size_bytes")},
-                             created=m.get("created", ""), torch=m.get("torch", ""), path=meta.with_suffix(".safetensors")))
+                             created=m.get("created", ""), torch=m.get("torch", ""), files=m.get("files", {}),
+                             path=meta.with_suffix(".safetensors")))
         except (ValueError, KeyError, TypeError) as e:
             raise CourseError(f"The checkpoint metadata {meta} is damaged ({type(e).__name__}: {e}). Rebuild it "
                               f"with `course train {meta.stem}`, or restore it with `git checkout -- {meta}`.") from None
@@ -156,8 +173,13 @@ def save(name: str, kind: str, recipe_name: str, trained: Trained, directory: st
     path = d / f"{name}.safetensors"
     tensors = {k: v.detach().to("cpu").contiguous() for k, v in trained.state_dict.items()}
     save_file(tensors, str(path))  # no metadata: safetensors orders it by hash, which would change the sha256
+    files = {}
+    for suffix, data in trained.files.items():
+        extra = d / f"{name}.{suffix}"
+        extra.write_bytes(data)
+        files[suffix] = sha256_of(extra)
     e = Entry(name, kind, recipe_name, trained.config, trained.metrics, sha256_of(path), path.stat().st_size,
-              time.strftime("%Y-%m-%d"), torch.__version__.split("+")[0], path)
+              time.strftime("%Y-%m-%d"), torch.__version__.split("+")[0], files, path)
     tmp = d / f".{name}.json.tmp"
     tmp.write_text(json.dumps(e.public(), indent=1, sort_keys=True) + "\n")
     os.replace(tmp, d / f"{name}.json")

@@ -1,0 +1,57 @@
+"""The SAE census: its precision/recall bookkeeping against a hand-made oracle, and the whole record on a
+tiny LM and SAE (the shipped ones are checked in tests/sae/test_shipped.py)."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from course.lm.corpus import read_texts, stdlib_files
+from course.lm.model import LMConfig, TinyLM
+from course.lm.tokenizer import train_tokenizer
+from course.sae import SAE, SAEConfig
+from course.sae.census import best_properties, eval_tokens, measure
+
+
+def test_best_properties_oracle():
+    # 10 tokens, 2 units, 3 properties
+    labels = torch.zeros(10, 3)
+    labels[:6, 0] = 1  # property a: tokens 0-5
+    labels[6:, 1] = 1  # property b: tokens 6-9
+    labels[:, 2] = 1  # property c: everywhere
+    fires = torch.zeros(10, 2)
+    fires[:5, 0] = 1  # unit 0: fires on 0-4 -> a with precision 1, recall 5/6
+    fires[4:8, 1] = 1  # unit 1: fires on 4-7 -> best is c (precision 1) but a, b are 0.5
+    out = best_properties(fires.T @ labels, fires.sum(0), labels.sum(0), ["a", "b", "c"])
+    assert out[0]["property"] == "a" and out[0]["precision"] == 1.0 and out[0]["recall"] == pytest.approx(5 / 6, abs=1e-4)
+    assert out[1]["property"] == "c" and out[1]["precision"] == 1.0 and out[1]["recall"] == 0.4
+    assert not out[0]["explained"]  # fewer than 50 firings
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    torch.manual_seed(0)
+    tok = train_tokenizer(read_texts(stdlib_files()[:20]), vocab_size=300)
+    model = TinyLM(LMConfig(d_vocab=300, n_ctx=32, d_model=16, n_heads=2, d_head=8, d_mlp=32)).eval()
+    sae = SAE(SAEConfig(d_in=32, d_sae=64, architecture="topk", k=4)).eval()
+    return tok, model, sae
+
+
+def test_census_record_on_a_tiny_model(tiny):
+    tok, model, sae = tiny
+    tokens, labels, names = eval_tokens(tok, 32, max_windows=64, top_tokens=20)
+    assert tokens.shape == (64, 32) and labels.shape == (64, 32, len(names))
+    assert names[-20].startswith("token:")
+    rec = measure(sae, model, tokens, labels, names, "blocks.0.mlp.hook_post")
+    assert rec["l0"] == pytest.approx(4.0, abs=0.05)
+    assert 0 <= rec["dead_fraction"] <= 1 and 0 <= rec["explained_fraction"] <= 1
+    assert rec["ce_loss_with_sae"] > 0 and rec["eval_tokens"] == 64 * 31
+    assert len(rec["neurons"]) == 32
+    for e in rec["latents"] + rec["neurons"]:
+        assert e["explained"] == (e["precision"] >= 0.8 and e["fires"] >= 50)
+        assert e["property"] in names
+    live = [e["latent"] for e in rec["latents"]]
+    assert len(live) == round(64 * (1 - rec["dead_fraction"]))
+    # neurons were binarised to the SAE's firing rate
+    mean_neuron_rate = sum(e["fires"] for e in rec["neurons"]) / (32 * rec["eval_tokens"])
+    assert mean_neuron_rate == pytest.approx(rec["firing_rate"], rel=0.1)
