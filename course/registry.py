@@ -28,7 +28,7 @@ from course.errors import CourseError, UsageError
 CHECKPOINT_DIR = Path(__file__).resolve().parent / "checkpoints"
 KINDS = ("vision", "lm", "sae")
 # Modules that register recipes when imported; later lessons add theirs here.
-RECIPE_MODULES: list[str] = ["course.lm.train", "course.sae.recipes"]
+RECIPE_MODULES: list[str] = ["course.vision.train", "course.lm.train", "course.sae.recipes"]
 
 
 @dataclass
