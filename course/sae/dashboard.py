@@ -83,9 +83,9 @@ def top_contexts(acts: Tensor, tokens: Tensor, tokenizer, k: int = 10, left: int
 
 
 def quantile_examples(acts: Tensor, tokens: Tensor, tokenizer, n_bins: int = 5, per_bin: int = 3,
-                      left: int = 12, right: int = 4, seed: int = 0) -> list[tuple[str, list[Context]]]:
-    """Examples spread over the latent's range: for each of n_bins equal slices of (0, max], a few random
-    positions whose activation falls in it. Returns [(bin label, contexts)], strongest bin first."""
+                      left: int = 12, right: int = 4, seed: int = 0) -> list[tuple[float, float, list[Context]]]:
+    """Examples spread over the latent's range: for each of n_bins equal slices (lo, hi] of (0, max], a few
+    random positions whose activation falls in it. Returns [(lo, hi, contexts)], strongest bin first."""
     flat = acts.flatten()
     peak = flat.max().item()
     if peak <= 0:
@@ -99,8 +99,8 @@ def quantile_examples(acts: Tensor, tokens: Tensor, tokenizer, n_bins: int = 5, 
         if len(where) == 0:
             continue
         pick = where[torch.randperm(len(where), generator=g)[:per_bin]]
-        out.append((f"{lo:.2f} to {hi:.2f}",
-                    [_context(tokens, acts, int(i) // n_ctx, int(i) % n_ctx, tokenizer, left, right) for i in pick]))
+        out.append((lo, hi, [_context(tokens, acts, int(i) // n_ctx, int(i) % n_ctx, tokenizer, left, right)
+                             for i in pick]))
     return out
 
 

@@ -6,10 +6,6 @@ from __future__ import annotations
 import pytest
 import torch
 
-from course.lm.corpus import read_texts, stdlib_files
-from course.lm.model import LMConfig, TinyLM
-from course.lm.tokenizer import train_tokenizer
-from course.sae import SAE, SAEConfig
 from course.sae.census import best_properties, eval_tokens, measure
 
 
@@ -26,15 +22,6 @@ def test_best_properties_oracle():
     assert out[0]["property"] == "a" and out[0]["precision"] == 1.0 and out[0]["recall"] == pytest.approx(5 / 6, abs=1e-4)
     assert out[1]["property"] == "c" and out[1]["precision"] == 1.0 and out[1]["recall"] == 0.4
     assert not out[0]["explained"]  # fewer than 50 firings
-
-
-@pytest.fixture(scope="module")
-def tiny():
-    torch.manual_seed(0)
-    tok = train_tokenizer(read_texts(stdlib_files()[:20]), vocab_size=300)
-    model = TinyLM(LMConfig(d_vocab=300, n_ctx=32, d_model=16, n_heads=2, d_head=8, d_mlp=32)).eval()
-    sae = SAE(SAEConfig(d_in=32, d_sae=64, architecture="topk", k=4)).eval()
-    return tok, model, sae
 
 
 def test_census_record_on_a_tiny_model(tiny):
