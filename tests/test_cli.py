@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import DEMO_LESSONS
+DEMO_LESSONS = Path(__file__).resolve().parent / "demo" / "lessons"
 
 REPO = Path(__file__).resolve().parents[1]
 

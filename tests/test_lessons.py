@@ -4,13 +4,15 @@ exercises.py is in sync with solutions.py."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from course.grading.grader import Grader
 from course.lessons import REPO_ROOT, all_lessons
 from course.markers import exercises_for
 
-from conftest import DEMO_LESSONS
+DEMO_LESSONS = Path(__file__).resolve().parent / "demo" / "lessons"
 
 LESSONS = all_lessons(REPO_ROOT / "lessons") + all_lessons(DEMO_LESSONS)
 

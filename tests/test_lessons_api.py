@@ -1,11 +1,13 @@
 """Finding lessons by number, folder or slug; clear errors for unknown lessons and broken metadata."""
 
+from pathlib import Path
+
 import pytest
 
 from course.errors import CourseError, UsageError
 from course.lessons import all_lessons, find_lesson, lessons_root
 
-from conftest import DEMO_LESSONS
+DEMO_LESSONS = Path(__file__).resolve().parent / "demo" / "lessons"
 
 
 @pytest.mark.parametrize("arg", ["99", "099", 99, "99_demo", "demo", " DEMO "])

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from pathlib import Path
 
 import pytest
 
@@ -17,7 +18,7 @@ from course.grading.grader import Grader, Limits, check_seed
 def grader():
     from course.lessons import find_lesson
 
-    from conftest import DEMO_LESSONS
+    DEMO_LESSONS = Path(__file__).resolve().parents[1] / "demo" / "lessons"
 
     with Grader(find_lesson("99", DEMO_LESSONS), seed=11) as g:
         yield g
