@@ -20,6 +20,8 @@ import torch
 from course.device import cpu_name
 from course.lm.model import LMConfig, TinyLM
 from course.sae import SAE, SAEConfig
+from course.sae.metrics import mean_max_cosine
+from course.sae.toy import SparseFeatures, SparseFeaturesConfig
 from course.sae.train import SAETrainConfig, train_sae
 
 
@@ -64,6 +66,15 @@ def main() -> None:
         train_sae(sae, acts, SAETrainConfig(steps=args.steps, batch_size=1024, log_every=10**9))
         per_step = (time.perf_counter() - t) / args.steps
         print(f"| SAE training step, {arch} (512 -> 2048, batch 1024) | {1024 / per_step:,.0f} |")
+    # the toy bar of tests/sae/test_sae.py: 256 sparse features in 64 dimensions, TopK k=6, 1,500 steps
+    data = SparseFeatures(SparseFeaturesConfig(n_features=256, d=64, p=0.02))
+    g = torch.Generator().manual_seed(1)
+    sae = SAE(SAEConfig(d_in=64, d_sae=512, architecture="topk", k=6), generator=g)
+    t = time.perf_counter()
+    train_sae(sae, lambda n: data.sample(n, g), SAETrainConfig(steps=1500, batch_size=1024, lr=1e-3, dead_after=50_000))
+    seconds = time.perf_counter() - t
+    print(f"\nToy bar (256 features in 64 dimensions, TopK k=6, 1,500 steps of 1,024): {seconds:.1f} s, "
+          f"mean max cosine {mean_max_cosine(sae.W_dec, data.features):.3f}")
 
 
 if __name__ == "__main__":

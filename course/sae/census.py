@@ -38,8 +38,15 @@ def load(name: str, device: str = "cpu") -> tuple[SAE, registry.Entry]:
     return SAE.from_state(entry.config["sae"], state).to(device), entry
 
 
-def eval_tokens(tokenizer, n_ctx: int, max_windows: int = 512, top_tokens: int = 300) -> tuple[Tensor, Tensor, list[str]]:
-    """Labelled held-out windows: tokens (n_windows, n_ctx), labels (n_windows, n_ctx, n_props), prop names."""
+def eval_tokens(tokenizer, n_ctx: int, max_windows: int = 2048,
+                top_tokens: int | None = None) -> tuple[Tensor, Tensor, list[str]]:
+    """Labelled held-out windows: tokens (n_windows, n_ctx), labels (n_windows, n_ctx, n_props), prop names.
+
+    Every file of the validation split is labelled and the windows are spread evenly over all of them, so the
+    census sees the split's mix of code, comments and docstrings (the first few files alone are not typical:
+    one long comment block or data table would set the base rates). Token identity (`token:<text>`) is a
+    property for every token seen at least MIN_FIRES times (a unit needs that many firings to be explained,
+    so rarer tokens could explain none), or for the `top_tokens` most frequent ones."""
     ids: list[int] = []
     labels = []
     eot = tokenizer.token_to_id("<|endoftext|>")
@@ -50,14 +57,16 @@ def eval_tokens(tokenizer, n_ctx: int, max_windows: int = 512, top_tokens: int =
             continue
         ids += i + [eot]
         labels += [lab, torch.zeros(1, lab.shape[1], dtype=torch.bool)]
-        if len(ids) >= max_windows * n_ctx:
-            break
+    all_ids, all_lab = torch.tensor(ids), torch.cat(labels)
     n = min(len(ids) // n_ctx, max_windows)
-    tokens = torch.tensor(ids[: n * n_ctx]).view(n, n_ctx)
-    lab = torch.cat(labels)[: n * n_ctx].view(n, n_ctx, -1)
+    starts = torch.linspace(0, len(ids) - n_ctx, n).long()  # evenly spaced over the whole split
+    index = starts[:, None] + torch.arange(n_ctx)[None, :]
+    tokens, lab = all_ids[index], all_lab[index]
     counts = torch.bincount(tokens.flatten(), minlength=tokenizer.get_vocab_size())
     counts[eot] = 0
-    frequent = counts.argsort(descending=True)[:top_tokens].tolist()
+    order = counts.argsort(descending=True)
+    n_frequent = int((counts >= MIN_FIRES).sum()) if top_tokens is None else top_tokens
+    frequent = order[:n_frequent].tolist()
     names = list(PROPERTIES) + [f"token:{tokenizer.decode([t])}" for t in frequent]
     ident = token_identity(tokens.flatten(), frequent).view(n, n_ctx, -1)
     return tokens, torch.cat([lab, ident], dim=-1), names
@@ -87,7 +96,7 @@ def measure(sae: SAE, model, tokens: Tensor, labels: Tensor, names: list[str], h
     hidden, rss, ce = [], 0.0, {"clean": 0.0, "sae": 0.0, "zero": 0.0}
     splice = lambda a, hook_point: sae(a)  # noqa: E731
     zero = lambda a, hook_point: torch.zeros_like(a)  # noqa: E731
-    lab = labels[:, skip_first:].reshape(-1, labels.shape[-1]).float()
+    lab = labels[:, skip_first:].reshape(-1, labels.shape[-1])  # bool; made float a chunk at a time
     start = 0  # the first label row of the current chunk
     for chunk in tokens.split(batch_size):
         logits, cache = model.run_with_cache(chunk, names_filter=hook)
@@ -98,7 +107,7 @@ def measure(sae: SAE, model, tokens: Tensor, labels: Tensor, names: list[str], h
         acts = sae.encode(h)
         rss += ((h - sae.decode(acts)) ** 2).sum().item()
         fires = (acts > 0).float()
-        hits += fires.T @ lab[start:start + h.shape[0]]
+        hits += fires.T @ lab[start:start + h.shape[0]].float()
         start += h.shape[0]
         n_fire += fires.sum(0)
         l0 += fires.sum().item()
@@ -106,7 +115,7 @@ def measure(sae: SAE, model, tokens: Tensor, labels: Tensor, names: list[str], h
     H = torch.cat(hidden)
     n_tokens = H.shape[0]
     ce = {k: v / len(tokens) for k, v in ce.items()}
-    n_prop = lab.sum(0)
+    n_prop = lab.sum(0).float()
     live = n_fire > 0
     latents = best_properties(hits[live], n_fire[live], n_prop, names)
     for entry, idx in zip(latents, live.nonzero().flatten().tolist()):
@@ -114,8 +123,13 @@ def measure(sae: SAE, model, tokens: Tensor, labels: Tensor, names: list[str], h
     # neurons, binarised to fire as often as the SAE's latents do on average
     rate = (n_fire / n_tokens).mean().item()
     sample = H[torch.randperm(n_tokens, generator=torch.Generator().manual_seed(0))[:65536]]
-    neuron_fires = (H > torch.quantile(sample, 1 - rate, dim=0)).float()
-    neurons = best_properties(neuron_fires.T @ lab, neuron_fires.sum(0), n_prop, names)
+    threshold = torch.quantile(sample, 1 - rate, dim=0)
+    n_hits, n_neuron_fires = torch.zeros(H.shape[1], len(names)), torch.zeros(H.shape[1])
+    for rows in torch.arange(n_tokens).split(8192):
+        neuron_fires = (H[rows] > threshold).float()
+        n_hits += neuron_fires.T @ lab[rows].float()
+        n_neuron_fires += neuron_fires.sum(0)
+    neurons = best_properties(n_hits, n_neuron_fires, n_prop, names)
     for i, entry in enumerate(neurons):
         entry["neuron"] = i
     explained = [e for e in latents if e["explained"]]

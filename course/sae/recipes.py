@@ -18,11 +18,11 @@ from course.sae.train import SAETrainConfig, train_sae
 
 LM, HOOK = "pylm", "blocks.0.mlp.hook_post"
 SAE_CFG = dict(d_sae=2048, architecture="topk", k=24)
-TRAIN_CFG = SAETrainConfig(steps=4_000, batch_size=1024, lr=1e-3, warmup_steps=100, dead_after=500_000,
+TRAIN_CFG = SAETrainConfig(steps=8_000, batch_size=1024, lr=1e-3, warmup_steps=100, dead_after=500_000,
                            aux_k=256, log_every=100)
 
 
-@registry.recipe("pylm-sae", kind="sae", minutes=15, seed=0,
+@registry.recipe("pylm-sae", kind="sae", minutes=25, seed=0,
                  description=f"TopK SAE (d_sae 2048, k 24) on {LM}'s {HOOK}")
 def build_pylm_sae(seed: int, device, progress: bool, cfg: SAETrainConfig | None = None,
                    sae_kwargs: dict | None = None, lm: str = LM) -> registry.Trained:

@@ -3,7 +3,6 @@ and the bar: on 256 sparse features in 64 dimensions, a TopK SAE finds them (mea
 
 from __future__ import annotations
 
-import time
 
 import pytest
 import torch
@@ -69,17 +68,15 @@ def test_streams_and_schedule():
     assert lr_at(0, cfg) == pytest.approx(0.1) and lr_at(50, cfg) == 1.0 and lr_at(99, cfg) == pytest.approx(0.05)
 
 
-def test_topk_sae_recovers_ground_truth_features_in_under_a_minute():
+def test_topk_sae_recovers_ground_truth_features():
+    """The toy bar (its time is measured by benchmarks/lm_sae.py, not here)."""
     data = SparseFeatures(SparseFeaturesConfig(n_features=256, d=64, p=0.02))
     g = torch.Generator().manual_seed(1)
     sae = SAE(SAEConfig(d_in=64, d_sae=512, architecture="topk", k=6), generator=g)
-    t = time.perf_counter()
     train_sae(sae, lambda n: data.sample(n, g), SAETrainConfig(steps=1500, batch_size=1024, lr=1e-3, dead_after=50_000))
-    elapsed = time.perf_counter() - t
     assert mean_max_cosine(sae.W_dec, data.features) >= 0.95
     m = evaluate(sae, data.sample(10_000, g))
     assert m["fvu"] < 0.25 and m["l0"] == pytest.approx(6.0, abs=0.1) and m["dead_fraction"] < 0.05
-    assert elapsed < 60 * 3  # a minute on an idle 2-core machine; slack for a busy one
 
 
 def test_relu_sae_finds_the_directions_but_shrinks():
