@@ -74,15 +74,17 @@ def local_texts(folder: str | Path, field: str = "text") -> Iterator[str]:
 
 
 def hf_dataset_texts(name: str = "roneneldan/TinyStories", split: str = "train", field: str = "text",
-                     limit: int | None = None) -> Iterator[str]:
-    """Texts from a Hugging Face data set (needs the optional `datasets` package and a connection or a cache)."""
+                     limit: int | None = None, **load_kwargs) -> Iterator[str]:
+    """Texts from a Hugging Face data set (needs the optional `datasets` package and a connection or a cache).
+    `load_kwargs` go to `datasets.load_dataset`: `hf_dataset_texts("json", data_files="stories.jsonl")` reads
+    local files through the same path."""
     try:
         import datasets
     except ImportError:
         raise CourseError("Reading Hugging Face data sets needs the `datasets` package (pip install datasets) and "
                           "a connection or a local cache. Offline, put .txt/.jsonl files in a folder and use "
                           "local_texts(folder).") from None
-    ds = datasets.load_dataset(name, split=split, streaming=True)
+    ds = datasets.load_dataset(name, split=split, streaming=True, **load_kwargs)
     for i, row in enumerate(ds):
         if limit is not None and i >= limit:
             break

@@ -37,7 +37,7 @@ class LMConfig:
     n_heads: int = 4  # attention heads per block
     d_head: int = 32  # width of each head
     d_mlp: int = 512  # MLP neurons per block
-    act_fn: str = "gelu"  # MLP nonlinearity: "gelu" or "relu"
+    act_fn: str = "gelu"  # MLP nonlinearity: "gelu", "gelu_new" (GPT-2's tanh approximation) or "relu"
 
 
 class LayerNorm(nn.Module):
@@ -86,7 +86,7 @@ class MLP(nn.Module):
         self.b_in = nn.Parameter(torch.zeros(cfg.d_mlp))
         self.W_out = nn.Parameter(torch.randn(cfg.d_mlp, cfg.d_model) / math.sqrt(cfg.d_mlp))
         self.b_out = nn.Parameter(torch.zeros(cfg.d_model))
-        self.act = F.gelu if cfg.act_fn == "gelu" else F.relu
+        self.act = {"gelu": F.gelu, "gelu_new": lambda x: F.gelu(x, approximate="tanh"), "relu": F.relu}[cfg.act_fn]
         self.hook_pre, self.hook_post = HookPoint(), HookPoint()
 
     def forward(self, x: Tensor) -> Tensor:

@@ -129,3 +129,12 @@ def test_local_texts_for_offline_hf_style_data(tmp_path):
     (tmp_path / "a.txt").write_text("Once upon a time.")
     (tmp_path / "b.jsonl").write_text(json.dumps({"text": "The end."}) + "\n\n" + json.dumps({"text": "Again."}) + "\n")
     assert list(local_texts(tmp_path)) == ["Once upon a time.", "The end.", "Again."]
+
+
+def test_hf_dataset_texts_reads_local_files_through_datasets(tmp_path):
+    pytest.importorskip("datasets")
+    from course.lm.corpus import hf_dataset_texts
+
+    path = tmp_path / "stories.jsonl"
+    path.write_text("".join(json.dumps({"text": t}) + "\n" for t in ("One.", "Two.", "Three.")))
+    assert list(hf_dataset_texts("json", data_files=str(path), limit=2)) == ["One.", "Two."]
