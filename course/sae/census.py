@@ -171,9 +171,15 @@ def render(record: dict, top: int = 25) -> str:
         f"besides token identity; MLP neurons {record['neuron_explained_fraction']:.1%}",
         f"  properties: {', '.join(props)}",
         "",
+        "  the best latent for each property (by F1), then the best token-identity latents:",
         f"  {'latent':>6}  {'property':<24} {'precision':>9} {'recall':>7} {'fires':>6}",
     ]
-    best = sorted((e for e in record["latents"] if e["explained"]), key=lambda e: -e["f1"])[:top]
-    for e in best:
+    explained = sorted((e for e in record["latents"] if e["explained"]), key=lambda e: -e["f1"])
+    best: dict[str, dict] = {}
+    for e in explained:
+        if not e["property"].startswith("token:"):
+            best.setdefault(e["property"], e)
+    rows = sorted(best.values(), key=lambda e: -e["f1"]) + [e for e in explained if e["property"].startswith("token:")][:top]
+    for e in rows:
         lines.append(f"  {e['latent']:>6}  {e['property'][:24]:<24} {e['precision']:>9.2f} {e['recall']:>7.3f} {e['fires']:>6}")
     return "\n".join(lines)

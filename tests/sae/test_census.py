@@ -42,3 +42,18 @@ def test_census_record_on_a_tiny_model(tiny):
     # neurons were binarised to the SAE's firing rate
     mean_neuron_rate = sum(e["fires"] for e in rec["neurons"]) / (32 * rec["eval_tokens"])
     assert mean_neuron_rate == pytest.approx(rec["firing_rate"], rel=0.1)
+
+
+def test_render_lists_the_best_latent_per_property_before_token_latents():
+    from course.sae.census import render
+
+    def e(i, prop, f1):
+        return {"latent": i, "property": prop, "precision": 0.9, "recall": f1, "f1": f1, "fires": 99, "explained": True}
+
+    record = {"model": "m", "lm": "lm", "hook": "h", "eval_tokens": 10, "fvu": 0.1, "l0": 3.0, "dead_fraction": 0.0,
+              "ce_loss_recovered": 0.9, "ce_loss_clean": 1.0, "ce_loss_with_sae": 1.1, "ce_loss_zero_ablated": 2.0,
+              "explained_fraction": 0.5, "neuron_explained_fraction": 0.1, "explained_properties": ["comment", "string"],
+              "latents": [e(0, "token:x", 0.99), e(1, "comment", 0.5), e(2, "comment", 0.7), e(3, "string", 0.3),
+                          {**e(4, "number", 0.9), "explained": False}]}
+    rows = [line.split() for line in render(record).splitlines() if line.strip()[:1].isdigit()]
+    assert [(r[0], r[1]) for r in rows] == [("2", "comment"), ("3", "string"), ("0", "token:x")]
