@@ -203,7 +203,14 @@ def train(name: str, directory: str | os.PathLike | None = None, seed: int | Non
     return save(name, r.kind, r.name, trained, directory)
 
 
+# the figures a table shows first, when a checkpoint has them (the rest follow in their stored order)
+HEADLINE = ("cell_accuracy", "class_accuracy", "curve_detectors", "curve_widest_gap", "val_loss", "train_loss",
+            "fvu", "l0", "dead_fraction", "ce_loss_recovered", "explained_fraction", "neuron_explained_fraction")
+
+
 def describe(metrics: dict[str, Any], limit: int = 4) -> str:
     """A short `key=value` summary of a checkpoint's metrics for tables."""
-    items = [(k, v) for k, v in metrics.items() if isinstance(v, (int, float)) and not isinstance(v, bool)][:limit]
+    rank = {k: i for i, k in enumerate(HEADLINE)}
+    items = sorted(((k, v) for k, v in metrics.items() if isinstance(v, (int, float)) and not isinstance(v, bool)),
+                   key=lambda kv: rank.get(kv[0], len(rank)))[:limit]
     return ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in items)

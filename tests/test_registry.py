@@ -62,3 +62,10 @@ def test_shipped_checkpoints_verify():
     for e in registry.entries():
         state, _ = registry.load_state(e.name)
         assert state and e.kind in registry.KINDS
+
+
+def test_describe_puts_the_headline_figures_first():
+    from course.registry import describe
+
+    assert describe({"seed": 0, "tokens_per_second": 9000, "val_loss": 3.34, "note": "x", "ok": True}, 2) == \
+        "val_loss=3.34, seed=0"
