@@ -20,7 +20,7 @@ import torch
 
 from course import registry
 from course.lm.corpus import read_texts, split_files
-from course.lm.data import TokenData, encode_texts
+from course.lm.data import TokenData, encode_texts, token_data
 from course.lm.model import LMConfig, TinyLM
 from course.lm.tokenizer import load_tokenizer, tokenizer_bytes, train_tokenizer
 
@@ -103,9 +103,9 @@ def build_pylm(seed: int, device, progress: bool, cfg: LMTrainConfig | None = No
     cfg = cfg or LMTrainConfig()
     model_cfg = model_cfg or LMConfig(d_vocab=cfg.vocab_size)
     t0 = time.perf_counter()
-    tok = train_tokenizer(read_texts(split_files("train")), cfg.vocab_size)
-    train = TokenData(encode_texts(tok, list(read_texts(split_files("train")))), "train")
-    val = TokenData(encode_texts(tok, list(read_texts(split_files("val")))), "val")
+    texts = list(read_texts(split_files("train")))  # read once: the tokenizer learns from them, then encodes them
+    tok = train_tokenizer(texts, cfg.vocab_size)
+    train, val = TokenData(encode_texts(tok, texts), "train"), token_data(tok, "val")
     torch.manual_seed(seed)
     model = TinyLM(model_cfg)
     metrics = train_lm(model, train, val, cfg, seed, progress)

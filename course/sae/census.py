@@ -94,18 +94,23 @@ def measure(sae: SAE, model, tokens: Tensor, labels: Tensor, names: list[str], h
     d_sae = sae.cfg.d_sae
     hits, n_fire, l0 = torch.zeros(d_sae, len(names)), torch.zeros(d_sae), 0.0
     hidden, rss, ce = [], 0.0, {"clean": 0.0, "sae": 0.0, "zero": 0.0}
-    splice = lambda a, hook_point: sae(a)  # noqa: E731
+    seen: dict[str, Tensor] = {}
+
+    def splice(a: Tensor, hook_point) -> Tensor:  # the SAE's reconstruction in place of the activation
+        seen["h"], seen["acts"] = a, sae.encode(a)  # encoded once: the figures below reuse it
+        seen["recon"] = sae.decode(seen["acts"])
+        return seen["recon"]
+
     zero = lambda a, hook_point: torch.zeros_like(a)  # noqa: E731
     lab = labels[:, skip_first:].reshape(-1, labels.shape[-1])  # bool; made float a chunk at a time
     start = 0  # the first label row of the current chunk
+    flat = lambda t: t[:, skip_first:].reshape(-1, t.shape[-1])  # noqa: E731  (batch, pos, d) -> (rows, d)
     for chunk in tokens.split(batch_size):
-        logits, cache = model.run_with_cache(chunk, names_filter=hook)
-        ce["clean"] += model.loss(logits, chunk).item() * len(chunk)
+        ce["clean"] += model(chunk, return_type="loss").item() * len(chunk)
         ce["sae"] += model.run_with_hooks(chunk, [(hook, splice)], return_type="loss").item() * len(chunk)
         ce["zero"] += model.run_with_hooks(chunk, [(hook, zero)], return_type="loss").item() * len(chunk)
-        h = cache[hook][:, skip_first:].reshape(-1, cache[hook].shape[-1])
-        acts = sae.encode(h)
-        rss += ((h - sae.decode(acts)) ** 2).sum().item()
+        h, acts = flat(seen["h"]), flat(seen["acts"])
+        rss += ((h - flat(seen["recon"])) ** 2).sum().item()
         fires = (acts > 0).float()
         hits += fires.T @ lab[start:start + h.shape[0]].float()
         start += h.shape[0]
