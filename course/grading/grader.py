@@ -245,7 +245,8 @@ class Grader:
             state = random.getstate()
             random.seed(prep.seed)
             try:
-                return fn(**kwargs)
+                out = fn(**kwargs)
+                return codec.resolve(check.after, None)(out, **kwargs) if check.after else out
             finally:
                 random.setstate(state)
 
@@ -444,7 +445,8 @@ class Grader:
         try:
             d = self._make_dir(root, f"checks/{prep.number:03d}", prep)
             try:
-                rep = worker.run(sub, d, check.exercise, prep.seed, limit, self.limits.cpu_seconds or limit + 5)
+                rep = worker.run(sub, d, check.exercise, prep.seed, limit, self.limits.cpu_seconds or limit + 5,
+                                 after=check.after)
             except WorkerDied as e:
                 r.status, r.message = CRASHED, f"the sandbox stopped answering ({e}); this check gets no points"
                 return r

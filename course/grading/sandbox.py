@@ -148,13 +148,14 @@ class Worker:
             raise WorkerDied(f"the worker did not start: {self.info}")
 
     def run(self, submission: str, directory: str, function: str, seed: int, timeout: float, cpu: float,
-            probe: bool = False) -> dict:
+            probe: bool = False, after: str | None = None) -> dict:
         """Import `submission` and run one of its functions in a fresh child, with `directory` as its working
-        folder (inputs in, results out); returns the worker's report (exit code, signal, timing)."""
+        folder (inputs in, results out); returns the worker's report (exit code, signal, timing). `after`: see
+        `Check.after`."""
         if self.proc is None or self.proc.poll() is not None:
             self.start()
         self._send({"op": "run", "submission": submission, "dir": directory, "function": function, "seed": seed,
-                    "timeout": timeout, "cpu": max(1, int(cpu)), "probe": probe})
+                    "timeout": timeout, "cpu": max(1, int(cpu)), "probe": probe, "after": after})
         # the worker enforces `timeout` itself; this margin only catches a worker that stopped answering
         return self._receive(timeout + 30)
 

@@ -67,6 +67,10 @@ class Check:
     judge:       judge(got, inputs, expected) -> Verdict, replacing the comparison (behavioural checks).
     timeout:     wall-clock seconds for this check (default: the grader's, 60 s).
     output:      pick what to compare from the returned value, e.g. lambda out: out[0]; applied to both sides.
+    after:       "course.module:function", called as function(result, **inputs) in the learner's process right
+                 after the exercise returns (and in the grader after the reference, the same way); what it
+                 returns is graded instead of the result. It sees what the call left behind, e.g.
+                 `course.lm.hooks:audit` adds the hooks still attached to the input models and their weights.
     """
 
     exercise: str
@@ -80,6 +84,7 @@ class Check:
     judge: Callable[[Any, Inputs, Any], Verdict] | None = None
     timeout: float | None = None
     output: Callable[[Any], Any] | None = None
+    after: str | None = None
 
     def __post_init__(self) -> None:
         if not self.title:

@@ -240,6 +240,8 @@ def _child(cmd: dict, cfg: dict) -> None:
         code = EXIT_CALL
         try:
             result = fn(**kwargs)
+            if cmd.get("after"):  # Check.after: what the call left behind, measured here, in the same process
+                result = codec.resolve(cmd["after"], None)(result, **kwargs)
         except BaseException as e:  # noqa: BLE001 - includes sys.exit() and KeyboardInterrupt
             _error(directory, "call", e, submission=submission)
             raise SystemExit(EXIT_CALL)

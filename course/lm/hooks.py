@@ -90,3 +90,25 @@ def caching_hooks(cache: ActivationCache, names_filter: Callable[[str], bool] | 
 def no_hooks_left(model: nn.Module) -> bool:
     return all(not m.fns for m in model.modules() if isinstance(m, HookPoint)) and not any(
         m._forward_hooks or m._forward_pre_hooks for m in model.modules())
+
+
+def hooks_attached(model: nn.Module) -> int:
+    """How many hook functions are attached to a model: on its HookPoints, and torch's own module hooks."""
+    n = sum(len(m.fns) for m in model.modules() if isinstance(m, HookPoint))
+    return n + sum(len(m._forward_hooks) + len(m._forward_pre_hooks) + len(m._backward_hooks)
+                   for m in model.modules())
+
+
+def audit(result, **inputs) -> dict:
+    """What a call left behind on the models it was given (for graded checks: `Check.after`).
+
+    {"result": result, "hooks_left": {argument: hook functions still attached},
+     "weights": {argument: its state dict}} for every nn.Module among the keyword arguments. The grader compares
+    this with the same audit of the reference, so a hook left on a shared model, or weights edited in place
+    (steering by changing a bias, say), lose the points even when the result itself is right."""
+    left, weights = {}, {}
+    for name, value in inputs.items():
+        if isinstance(value, nn.Module):
+            left[name] = hooks_attached(value)
+            weights[name] = {k: t.detach().clone() for k, t in value.state_dict().items()}
+    return {"result": result, "hooks_left": left, "weights": weights}

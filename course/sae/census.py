@@ -19,23 +19,12 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from course import registry
-from course.errors import CourseError
 from course.lm.corpus import read_texts, split_files
 from course.lm.labels import PROPERTIES, label_file, token_identity
 from course.sae.sae import SAE
+from course.sae.shipped import load  # noqa: F401  (course.sae.census.load, as before)
 
 MIN_FIRES, MIN_PRECISION = 50, 0.8
-
-
-def load(name: str, device: str = "cpu") -> tuple[SAE, registry.Entry]:
-    """A shipped SAE (eval mode) and its registry entry, verified by sha256."""
-    state, entry = registry.load_state(name, device=device)
-    lm = entry.config.get("lm")
-    if lm and registry.entry(lm).sha256 != entry.config.get("lm_sha256"):
-        raise CourseError(f"The SAE {name!r} was trained on another version of {lm!r} than the one installed. "
-                          f"Retrain it with `course train {name}` (after `course train {lm}` if you rebuilt that).")
-    return SAE.from_state(entry.config["sae"], state).to(device), entry
 
 
 def eval_tokens(tokenizer, n_ctx: int, max_windows: int = 2048,
@@ -68,8 +57,11 @@ def eval_tokens(tokenizer, n_ctx: int, max_windows: int = 2048,
     n_frequent = int((counts >= MIN_FIRES).sum()) if top_tokens is None else top_tokens
     frequent = order[:n_frequent].tolist()
     names = list(PROPERTIES) + [f"token:{tokenizer.decode([t])}" for t in frequent]
-    ident = token_identity(tokens.flatten(), frequent).view(n, n_ctx, -1)
-    return tokens, torch.cat([lab, ident], dim=-1), names
+    out = torch.empty(n, n_ctx, lab.shape[-1] + len(frequent), dtype=torch.bool)  # filled in place: one copy
+    out[..., :lab.shape[-1]] = lab
+    for rows in torch.arange(n).split(256):
+        out[rows, :, lab.shape[-1]:] = token_identity(tokens[rows].flatten(), frequent).view(len(rows), n_ctx, -1)
+    return tokens, out, names
 
 
 def best_properties(hits: Tensor, n_fire: Tensor, n_prop: Tensor, names: list[str]) -> list[dict]:
@@ -87,13 +79,44 @@ def best_properties(hits: Tensor, n_fire: Tensor, n_prop: Tensor, names: list[st
             for u, b in enumerate(best.tolist())]
 
 
+class _Stop(Exception):
+    """Raised by a hook to end a forward pass once the activation it wants has been read."""
+
+
+def _activations_at(model, chunk: Tensor, hook: str) -> Tensor:
+    """The activation at `hook` for token windows, without running the rest of the model."""
+    seen: dict[str, Tensor] = {}
+
+    def grab(a: Tensor, hook_point) -> None:
+        seen["h"] = a
+        raise _Stop
+
+    try:
+        model.run_with_hooks(chunk, [(hook, grab)])
+    except _Stop:
+        pass
+    return seen["h"]
+
+
 @torch.no_grad()
 def measure(sae: SAE, model, tokens: Tensor, labels: Tensor, names: list[str], hook: str,
-            skip_first: int = 1, batch_size: int = 32) -> dict:
-    """Every figure of the census record (see the module docstring), streaming over the tokens."""
-    d_sae = sae.cfg.d_sae
+            skip_first: int = 1, batch_size: int = 32, sample_size: int = 65536, sink=None) -> dict:
+    """Every figure of the census record (see the module docstring), streaming over the tokens.
+
+    Two passes, so that no more than one chunk of activations is ever held (the activations of the whole
+    evaluation set are 0.5 GB; the census used to keep them, and peaked at 3.7 GB): the first runs the LM
+    clean, with the SAE spliced in and with the MLP zero-ablated, and counts the latents' firings; the second
+    reads the activations again (stopping the forward pass at the hook) to bin the neurons at a threshold
+    that needs the first pass's firing rate, and for the total variance about the mean that FVU divides by.
+    The neurons' threshold comes from the same `sample_size` random rows (seed 0) an in-memory pass would use.
+
+    `sink`, if given, sees every chunk as it streams past (for stores such as `course.sae.features`):
+    sink.latents(row, acts) in the first pass and sink.neurons(row, h, threshold) in the second, where `row` is
+    the chunk's first row among the (n_windows * (n_ctx - skip_first)) evaluated positions."""
+    d_sae, n_labels = sae.cfg.d_sae, labels.shape[-1]
     hits, n_fire, l0 = torch.zeros(d_sae, len(names)), torch.zeros(d_sae), 0.0
-    hidden, rss, ce = [], 0.0, {"clean": 0.0, "sae": 0.0, "zero": 0.0}
+    rss, ce = 0.0, {"clean": 0.0, "sae": 0.0, "zero": 0.0}
+    n_prop = torch.zeros(n_labels, dtype=torch.long)
     seen: dict[str, Tensor] = {}
 
     def splice(a: Tensor, hook_point) -> Tensor:  # the SAE's reconstruction in place of the activation
@@ -102,44 +125,63 @@ def measure(sae: SAE, model, tokens: Tensor, labels: Tensor, names: list[str], h
         return seen["recon"]
 
     zero = lambda a, hook_point: torch.zeros_like(a)  # noqa: E731
-    lab = labels[:, skip_first:].reshape(-1, labels.shape[-1])  # bool; made float a chunk at a time
-    start = 0  # the first label row of the current chunk
     flat = lambda t: t[:, skip_first:].reshape(-1, t.shape[-1])  # noqa: E731  (batch, pos, d) -> (rows, d)
-    for chunk in tokens.split(batch_size):
+    chunks = list(zip(tokens.split(batch_size), labels.split(batch_size)))
+    n_tokens = len(tokens) * (tokens.shape[1] - skip_first)
+    pick = torch.randperm(n_tokens, generator=torch.Generator().manual_seed(0))[:sample_size]
+    slot = torch.full((n_tokens,), -1, dtype=torch.long)
+    slot[pick] = torch.arange(len(pick))  # where each sampled row goes in the sample (the order of `pick`)
+    sample, sum_h, start = None, None, 0
+    for chunk, lab_chunk in chunks:
         ce["clean"] += model(chunk, return_type="loss").item() * len(chunk)
         ce["sae"] += model.run_with_hooks(chunk, [(hook, splice)], return_type="loss").item() * len(chunk)
         ce["zero"] += model.run_with_hooks(chunk, [(hook, zero)], return_type="loss").item() * len(chunk)
-        h, acts = flat(seen["h"]), flat(seen["acts"])
+        h, acts, lab = flat(seen["h"]), flat(seen["acts"]), flat(lab_chunk)
         rss += ((h - flat(seen["recon"])) ** 2).sum().item()
+        if sink is not None:
+            sink.latents(start, acts)
         fires = (acts > 0).float()
-        hits += fires.T @ lab[start:start + h.shape[0]].float()
-        start += h.shape[0]
+        hits += fires.T @ lab.float()
+        n_prop += lab.sum(0)
         n_fire += fires.sum(0)
         l0 += fires.sum().item()
-        hidden.append(h)
-    H = torch.cat(hidden)
-    n_tokens = H.shape[0]
+        if sample is None:
+            sample = torch.zeros(len(pick), h.shape[1], dtype=h.dtype)
+            sum_h = torch.zeros(h.shape[1], dtype=torch.float64)
+        where = slot[start:start + len(h)]
+        keep = where >= 0
+        sample[where[keep]] = h[keep]
+        sum_h += h.sum(0, dtype=torch.float64)
+        start += len(h)
     ce = {k: v / len(tokens) for k, v in ce.items()}
-    n_prop = lab.sum(0).float()
+    n_prop = n_prop.float()
     live = n_fire > 0
     latents = best_properties(hits[live], n_fire[live], n_prop, names)
     for entry, idx in zip(latents, live.nonzero().flatten().tolist()):
         entry["latent"] = idx
-    # neurons, binarised to fire as often as the SAE's latents do on average
+    # neurons, binarised to fire as often as the SAE's latents do on average: a second pass over the activations
     rate = (n_fire / n_tokens).mean().item()
-    sample = H[torch.randperm(n_tokens, generator=torch.Generator().manual_seed(0))[:65536]]
     threshold = torch.quantile(sample, 1 - rate, dim=0)
-    n_hits, n_neuron_fires = torch.zeros(H.shape[1], len(names)), torch.zeros(H.shape[1])
-    for rows in torch.arange(n_tokens).split(8192):
-        neuron_fires = (H[rows] > threshold).float()
-        n_hits += neuron_fires.T @ lab[rows].float()
+    del sample
+    mean = (sum_h / n_tokens).to(torch.float32)
+    tss = 0.0
+    n_hits, n_neuron_fires = torch.zeros(len(threshold), len(names)), torch.zeros(len(threshold))
+    start = 0
+    for chunk, lab_chunk in chunks:
+        h, lab = flat(_activations_at(model, chunk, hook)), flat(lab_chunk)
+        if sink is not None:
+            sink.neurons(start, h, threshold)
+        start += len(h)
+        tss += ((h - mean) ** 2).sum(dtype=torch.float64).item()
+        neuron_fires = (h > threshold).float()
+        n_hits += neuron_fires.T @ lab.float()
         n_neuron_fires += neuron_fires.sum(0)
     neurons = best_properties(n_hits, n_neuron_fires, n_prop, names)
     for i, entry in enumerate(neurons):
         entry["neuron"] = i
     explained = [e for e in latents if e["explained"]]
     return {
-        "fvu": round(rss / ((H - H.mean(0)) ** 2).sum().item(), 4),
+        "fvu": round(rss / tss, 4),
         "l0": round(l0 / n_tokens, 2),
         "dead_fraction": round(1 - live.float().mean().item(), 4),
         "ce_loss_clean": round(ce["clean"], 4), "ce_loss_with_sae": round(ce["sae"], 4),
