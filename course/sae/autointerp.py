@@ -130,3 +130,31 @@ def score_explanation(explanation: Explanation, acts: Tensor, tokens: Tensor, la
     """detection_scores of an explanation on windows it was not made from (cut into contexts of `length`)."""
     rule = rule_mask(explanation, tokens, labels, names)
     return detection_scores(contexts(rule, length), contexts(acts, length), n_bins)
+
+
+def detection_summary(data, neurons: bool = False, min_fires: int = 50, length: int = 16, n_bins: int = 5,
+                      tokenizer=None) -> dict:
+    """Explain every unit of a `course.sae.features.FeatureData` that fires at least `min_fires` times in the
+    first half of the windows (by label and by tokens, from that half) and score both explanations by
+    detection on the second half. Returns {"units": [...], "label": (n,) balanced accuracies, "tokens": (n,),
+    "labels": [the label chosen for each unit]}. For neurons, the activation above the census threshold counts
+    as firing (as the census binarises them)."""
+    from course.lm.labels import PROPERTIES
+
+    names = list(PROPERTIES)
+    half = len(data.tokens) // 2
+    store = data.neurons if neurons else data.latents
+    n_units = len(store.offsets) - 1
+    units, by_label, by_tokens, chosen = [], [], [], []
+    for u in range(n_units):
+        acts = data.neuron_acts(u) if neurons else data.latent_acts(u)
+        if int((acts[:half] > 0).sum()) < min_fires:
+            continue
+        exp_label = explain_by_label(acts[:half], data.labels[:half], names)
+        exp_tokens = explain_by_tokens(acts[:half], data.tokens[:half], tokenizer)
+        test = (acts[half:], data.tokens[half:], data.labels[half:], names, length, n_bins)
+        units.append(u)
+        chosen.append(exp_label.label)
+        by_label.append(score_explanation(exp_label, *test)["balanced_accuracy"])
+        by_tokens.append(score_explanation(exp_tokens, *test)["balanced_accuracy"])
+    return {"units": units, "label": torch.tensor(by_label), "tokens": torch.tensor(by_tokens), "labels": chosen}
