@@ -68,16 +68,19 @@ def explain_by_tokens(acts: Tensor, tokens: Tensor, tokenizer=None, n_top: int =
                        coverage=covered / len(idx))
 
 
-def explain_by_label(acts: Tensor, labels: Tensor, names: list[str], n_top: int = 50) -> Explanation:
-    """The property (a ground-truth label) that holds at most of the n_top strongest activations; ties go to
-    the rarer property (the more specific explanation). labels: (n_windows, n_ctx, n_props) bool."""
+def explain_by_label(acts: Tensor, labels: Tensor, names: list[str], n_top: int = 50, cover: float = 0.8) -> Explanation:
+    """The most specific ground-truth label that describes the n_top strongest activations: of the properties
+    holding at `cover` of them or more, the rarest one (an explainer would say "inside a string" rather than "an
+    identifier or anything else"); if none covers that many, the one covering the most.
+    labels: (n_windows, n_ctx, n_props) bool."""
     idx = top_positions(acts, n_top)
     if len(idx) == 0:
         return Explanation("label", text="never fires")
     flat = labels.reshape(-1, labels.shape[-1])
-    held = flat[idx].float().mean(0)  # (n_props,)
-    base = flat.float().mean(0)
-    best = int((held - 1e-3 * base).argmax())
+    held = flat[idx].float().mean(0)  # (n_props,) share of the top activations where each property holds
+    base = flat.float().mean(0)  # how common each property is
+    enough = held >= cover
+    best = int(torch.where(enough, -base, torch.full_like(base, -2.0)).argmax()) if enough.any() else int(held.argmax())
     return Explanation("label", label=names[best], text=f"label {names[best]!r}", coverage=held[best].item())
 
 
@@ -133,12 +136,12 @@ def score_explanation(explanation: Explanation, acts: Tensor, tokens: Tensor, la
 
 
 def detection_summary(data, neurons: bool = False, min_fires: int = 50, length: int = 16, n_bins: int = 5,
-                      tokenizer=None) -> dict:
+                      tokenizer=None, units: list[int] | None = None) -> dict:
     """Explain every unit of a `course.sae.features.FeatureData` that fires at least `min_fires` times in the
     first half of the windows (by label and by tokens, from that half) and score both explanations by
     detection on the second half. Returns {"units": [...], "label": (n,) balanced accuracies, "tokens": (n,),
     "labels": [the label chosen for each unit]}. For neurons, the activation above the census threshold counts
-    as firing (as the census binarises them)."""
+    as firing (as the census binarises them). `units`: only these (default: all)."""
     from course.lm.labels import PROPERTIES
 
     names = list(PROPERTIES)
@@ -146,7 +149,7 @@ def detection_summary(data, neurons: bool = False, min_fires: int = 50, length: 
     store = data.neurons if neurons else data.latents
     n_units = len(store.offsets) - 1
     units, by_label, by_tokens, chosen = [], [], [], []
-    for u in range(n_units):
+    for u in (range(n_units) if units is None else units):
         acts = data.neuron_acts(u) if neurons else data.latent_acts(u)
         if int((acts[:half] > 0).sum()) < min_fires:
             continue

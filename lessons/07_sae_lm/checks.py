@@ -189,6 +189,10 @@ def _prf_inputs_random(g) -> dict:
     follows = torch.rand(n, units, generator=g) < 0.6  # some units follow property (u % (props - 1)) + 1
     fires = base | (follows & labels[:, [(u % (props - 1)) + 1 for u in range(units)]])
     fires[:, 1] = False  # a unit that never fires
+    fires[:, 2] = False
+    fires[_int(g, 0, n - 1), 2] = True  # a unit that fires exactly once
+    labels[:, 1] = False
+    labels[_int(g, 0, n - 1), 1] = True  # a property that holds exactly once
     return {"fires": fires, "labels": labels}
 
 
@@ -215,8 +219,10 @@ def _has_nan(got, exp, inp) -> bool:
 
 def _top_inputs_random(g) -> dict:
     n, n_ctx = _int(g, 6, 10), _int(g, 20, 27)
-    acts = torch.rand(n, n_ctx, generator=g) * (torch.rand(n, n_ctx, generator=g) < 0.15)
-    k = _int(g, 5, 12) if torch.rand((), generator=g) < 0.7 else int((acts > 0).sum()) + 3  # sometimes too many
+    acts = torch.rand(n, n_ctx, generator=g) * (torch.rand(n, n_ctx, generator=g) < 0.06)
+    acts[_int(g, 0, n - 1), n_ctx - 1] = 1.5  # the strongest firings at a window's end and start, so that
+    acts[_int(g, 0, n - 1), 0] = 1.4  # the context runs past both edges
+    k = int((acts > 0).sum()) + _int(g, 1, 4)  # more than it fires: only the positive ones come back
     return {"acts": acts, "tokens": torch.randint(0, 500, (n, n_ctx), generator=g), "k": k,
             "left": _int(g, 2, 6), "right": _int(g, 1, 4)}
 
@@ -225,7 +231,7 @@ def _top_inputs_pylm(g) -> dict:
     tokens = _held_out(g, 10)
     _, latents = _pylm_latents(tokens)
     busy = (latents > 0).sum((0, 1))
-    candidates = ((busy >= 5) & (busy <= 200)).nonzero().flatten()
+    candidates = ((busy >= 12) & (busy <= 200)).nonzero().flatten()  # fires more often than k
     latent = int(candidates[_int(g, 0, len(candidates) - 1)])
     return {"acts": latents[..., latent], "tokens": tokens, "k": 8, "left": 6, "right": 3}
 
@@ -251,7 +257,7 @@ def _wrong_divmod(got, exp, inp) -> bool:
 
 
 def _logit_inputs_random(g) -> dict:
-    model, cfg = _random_lm(g)
+    model, cfg = _random_lm(g, n_layers=2)  # the SAE reads the last block's MLP
     return {"model": model, "sae": _random_sae(g, cfg["d_mlp"]), "latent": _int(g, 0, 2 * cfg["d_mlp"] - 1)}
 
 
@@ -278,6 +284,10 @@ def _inverted(got, exp, inp) -> bool:
         return abs(r - (1 - exp["result"]["recovered"])) < 1e-3 or abs(r * exp["result"]["recovered"] - 1) < 1e-3
     except Exception:
         return False
+
+
+INVERTED = Hint(_inverted, "recovered is (zero - sae) / (zero - clean): 1 when the SAE loses nothing, 0 when it "
+                           "is as bad as deleting the MLP.")
 
 
 # ------------------------------------------------------------------------------------ 7. detection_scores
@@ -361,13 +371,20 @@ def _steer_inputs_random(g, mode: str) -> dict:
     model, cfg = _random_lm(g, n_layers=2)
     hook = ["blocks.0.mlp.hook_post", "blocks.1.mlp.hook_post", "blocks.1.mlp.hook_pre"][_int(g, 0, 2)]
     value = 0.0 if mode == "clamp" and torch.rand((), generator=g) < 0.3 else 1 + 4 * torch.rand((), generator=g).item()
-    return {"model": model, "sae": _random_sae(g, cfg["d_mlp"]), "tokens": _tokens(g, cfg), "hook_name": hook,
-            "latent": _int(g, 0, 2 * cfg["d_mlp"] - 1), "value": value, "mode": mode}
+    sae = _random_sae(g, cfg["d_mlp"])
+    latent = _int(g, 0, 2 * cfg["d_mlp"] - 1)
+    sae.state["b_enc"][latent] += 2.0  # it fires on most tokens, so clamping differs from adding
+    return {"model": model, "sae": sae, "tokens": _tokens(g, cfg), "hook_name": hook, "latent": latent,
+            "value": value, "mode": mode}
 
 
 def _steer_inputs_pylm(g) -> dict:
-    return {"model": PYLM, "sae": PYLM_SAE, "tokens": _held_out(g, 2)[:, :48], "hook_name": HOOK,
-            "latent": _int(g, 0, 2047), "value": 4 + 8 * torch.rand((), generator=g).item(), "mode": "clamp"}
+    tokens = _held_out(g, 2)[:, :48]
+    _, latents = _pylm_latents(tokens)
+    busy = ((latents > 0).sum((0, 1)) >= 3).nonzero().flatten()  # a latent that fires here: clamp is not add
+    return {"model": PYLM, "sae": PYLM_SAE, "tokens": tokens, "hook_name": HOOK,
+            "latent": int(busy[_int(g, 0, len(busy) - 1)]), "value": 4 + 8 * torch.rand((), generator=g).item(),
+            "mode": "clamp"}
 
 
 @torch.no_grad()
@@ -427,11 +444,10 @@ CHECKS = [
     Check("logit_effects", points=1, inputs=_logit_inputs_pylm, tol=Tol(1e-4, 1e-5),
           title="5b. logit_effects of a pylm-sae latent"),
     Check("ce_loss_recovered", points=1, inputs=_ce_inputs_random, after=AUDIT, tol=LOOSE,
-          title="6a. ce_loss_recovered on a random 2-layer LM", hints=[HOOK_LEFT, WEIGHTS_CHANGED]),
+          title="6a. ce_loss_recovered on a random 2-layer LM", hints=[HOOK_LEFT, WEIGHTS_CHANGED, INVERTED]),
     Check("ce_loss_recovered", points=2, inputs=_ce_inputs_pylm, after=AUDIT, tol=LOOSE,
           title="6b. ce_loss_recovered of pylm-sae spliced into pylm",
-          hints=[HOOK_LEFT, Hint(_inverted, "recovered is (zero - sae) / (zero - clean): 1 when the SAE loses "
-                                            "nothing, 0 when it is as bad as deleting the MLP.")]),
+          hints=[HOOK_LEFT, INVERTED]),
     Check("detection_scores", points=2, inputs=_detection_inputs_random, title="7a. detection_scores on made-up contexts",
           hints=[Hint(_used_all, "A context counts as predicted when the rule holds at ANY of its tokens (rule.any)."),
                  Hint(_plain_accuracy, "balanced_accuracy averages the recall on activating contexts with 1 - the "
