@@ -148,7 +148,7 @@ def detection_summary(data, neurons: bool = False, min_fires: int = 50, length: 
     half = len(data.tokens) // 2
     store = data.neurons if neurons else data.latents
     n_units = len(store.offsets) - 1
-    units, by_label, by_tokens, chosen = [], [], [], []
+    done, by_label, by_tokens, chosen = [], [], [], []
     for u in (range(n_units) if units is None else units):
         acts = data.neuron_acts(u) if neurons else data.latent_acts(u)
         if int((acts[:half] > 0).sum()) < min_fires:
@@ -156,8 +156,8 @@ def detection_summary(data, neurons: bool = False, min_fires: int = 50, length: 
         exp_label = explain_by_label(acts[:half], data.labels[:half], names)
         exp_tokens = explain_by_tokens(acts[:half], data.tokens[:half], tokenizer)
         test = (acts[half:], data.tokens[half:], data.labels[half:], names, length, n_bins)
-        units.append(u)
+        done.append(u)
         chosen.append(exp_label.label)
         by_label.append(score_explanation(exp_label, *test)["balanced_accuracy"])
         by_tokens.append(score_explanation(exp_tokens, *test)["balanced_accuracy"])
-    return {"units": units, "label": torch.tensor(by_label), "tokens": torch.tensor(by_tokens), "labels": chosen}
+    return {"units": done, "label": torch.tensor(by_label), "tokens": torch.tensor(by_tokens), "labels": chosen}

@@ -11,8 +11,21 @@ from course.census import census
 
 
 @pytest.fixture(scope="module")
-def record():
-    return census("pylm-sae")
+def record(shipped_features):
+    """The census record (`course census pylm-sae`), computed once for this session with every unit's firings."""
+    return shipped_features.record
+
+
+def test_census_command_runs_the_sae_census(monkeypatch):
+    """`course census pylm-sae` dispatches to course.sae.census on the shipped models (the measurement itself is
+    the shared fixture's; here it is stubbed, so this runs in seconds)."""
+    import course.sae.census as sae_census
+
+    monkeypatch.setattr(sae_census, "eval_tokens", lambda tok, n_ctx: (torch.zeros(1, n_ctx, dtype=torch.long), None, []))
+    monkeypatch.setattr(sae_census, "measure", lambda sae, model, tokens, labels, names, hook: {
+        "fvu": sae.cfg.d_sae, "l0": model.cfg.d_mlp})
+    assert census("pylm-sae") == {"model": "pylm-sae", "lm": "pylm", "hook": "blocks.0.mlp.hook_post", "fvu": 2048,
+                                  "l0": 512}
 
 
 def test_lm_loads_and_writes_python():
