@@ -187,6 +187,9 @@ def test_steering_table(data, models):
     assert share["strings off"] == pytest.approx(0.239, abs=0.02)
     assert abs(share["strings off"] - share["unsteered"]) < 0.02  # ablation barely moves it
     assert share["1503"] == pytest.approx(0.217, abs=0.03) and share["1503"] < share["unsteered"]
+    digits = {k: sum(ch.isdigit() for t in out[k].samples for ch in t) / sum(len(t) for t in out[k].samples)
+              for k in ("unsteered", "1503")}
+    assert digits["1503"] > 2 * digits["unsteered"]  # it writes digits rather than strings
 
 
 @pytest.mark.slow
