@@ -113,6 +113,8 @@ class HierarchicalFeatures:
 
     def __repr__(self) -> str:
         c = self.cfg
+        if not c.n_parents:
+            return f"HierarchicalFeatures({c.n_features} free features in {c.d} dimensions, p={c.p:g})"
         return (f"HierarchicalFeatures({c.n_parents} parents x {c.n_children} children + {c.n_free} free = "
                 f"{c.n_features} features in {c.d} dimensions, p={c.p:g}, p_child={c.p_child:g})")
 
