@@ -44,7 +44,7 @@ class PentagonResult:
     log: TrainLog = field(repr=False)
 
 
-def pentagon(d_sae: int = 5, steps: int = 600, seed: int = 0, progress=False) -> PentagonResult:
+def pentagon(d_sae: int = 10, steps: int = 600, seed: int = 0, progress=False) -> PentagonResult:
     """Train lesson 05's 5-features-in-2-dimensions model at p = 0.02 (a pentagon), take its hidden activations
     h = W x on inputs with at least one active feature (nearly always exactly one: the true L0 is about 1),
     and train a TopK SAE with k = 1 on them."""
@@ -71,43 +71,53 @@ def pentagon(d_sae: int = 5, steps: int = 600, seed: int = 0, progress=False) ->
 # ------------------------------------------------------------------------------------------------ L1 without norms
 
 
-def decoder_norm_drift(steps: int = 600, seed: int = 0, l1_coefficient: float = 1.0, log_every: int = 25) -> dict:
+def decoder_norm_drift(steps: int = 800, seed: int = 0, l1_coefficient: float = 1.0, log_every: int = 25) -> dict:
     """A ReLU SAE trained the right way (unit-norm decoder, so the L1 is decoder-norm weighted), then trained on
     for as many steps with the naive loss: plain L1 on the activations, decoder rows left free.
 
-    Returns per-logged-step lists: step, decoder_norm (mean row norm), l1 (the naive penalty, mean over inputs
-    of Σ acts), l0 and mse; `switch`, the step where the naive phase starts.
+    Returns per-logged-step lists, measured on a fixed held-out batch: step, decoder_norm (mean row norm), l1
+    (the naive penalty, mean over inputs of Σ acts), weighted_l1 (Σ acts ||W_dec[i]||, the penalty in the
+    units of x), l0 and mse; `switch`, the step where the naive phase starts.
     """
     data = HierarchicalFeatures(HierarchyConfig(n_parents=0, n_free=16, d=8, p=0.06, seed=seed))
     g = torch.Generator().manual_seed(seed)
     x_all = data.sample(50_000, g)
+    x_eval = data.sample(4096, torch.Generator().manual_seed(10_000 + seed))
     sae = SAE(SAEConfig(d_in=8, d_sae=32, architecture="relu", l1_coefficient=l1_coefficient), generator=g)
     opt = torch.optim.Adam(sae.parameters(), lr=3e-3)
     with torch.no_grad():
         sae.b_dec.copy_(x_all.mean(0))
-    out = {k: [] for k in ("step", "decoder_norm", "l1", "l0", "mse")}
-    for step in range(2 * steps):
+
+    def forward(x):
+        acts = torch.relu((x - sae.b_dec) @ sae.W_enc + sae.b_enc)
+        return acts, acts @ sae.W_dec + sae.b_dec
+
+    out = {k: [] for k in ("step", "decoder_norm", "l1", "weighted_l1", "l0", "mse")}
+    for step in range(2 * steps + 1):
+        if step % log_every == 0 or step == 2 * steps:
+            with torch.no_grad():
+                acts, x_hat = forward(x_eval)
+                norms = sae.W_dec.norm(dim=1)
+                out["step"].append(step)
+                out["decoder_norm"].append(norms.mean().item())
+                out["l1"].append(acts.sum(-1).mean().item())
+                out["weighted_l1"].append((acts * norms).sum(-1).mean().item())
+                out["l0"].append((acts > 0).float().sum(-1).mean().item())
+                out["mse"].append((x_eval - x_hat).pow(2).sum(-1).mean().item())
+        if step == 2 * steps:
+            break
         naive = step >= steps
         x = x_all[torch.randint(0, len(x_all), (512,), generator=g)]
-        acts = torch.relu((x - sae.b_dec) @ sae.W_enc + sae.b_enc)
-        x_hat = acts @ sae.W_dec + sae.b_dec
+        acts, x_hat = forward(x)
         mse = (x - x_hat).pow(2).sum(-1).mean()
-        l1 = acts.sum(-1).mean()
-        weighted = (acts * sae.W_dec.norm(dim=1)).sum(-1).mean()
-        loss = mse + l1_coefficient * (l1 if naive else weighted)
+        penalty = acts.sum(-1).mean() if naive else (acts * sae.W_dec.norm(dim=1)).sum(-1).mean()
         opt.zero_grad()
-        loss.backward()
+        (mse + l1_coefficient * penalty).backward()
         if not naive:
             sae.remove_parallel_grads()
         opt.step()
         if not naive:
             sae.normalise_decoder()
-        if step % log_every == 0 or step == 2 * steps - 1:
-            out["step"].append(step)
-            out["decoder_norm"].append(sae.W_dec.detach().norm(dim=1).mean().item())
-            out["l1"].append(l1.item())
-            out["l0"].append((acts > 0).float().sum(-1).mean().item())
-            out["mse"].append(mse.item())
     out["switch"] = steps
     return out
 

@@ -1,6 +1,6 @@
 # Exercises for lesson 06: Sparse autoencoders on toy data. Fill in each `raise NotImplementedError`, then run `course check 06`.
 # (Generated from solutions.py by `course sync`; edit your own copy, made by `course start 06`.)
-"""Lesson 06: sparse autoencoders on toy data. Reference solutions.
+"""Lesson 06: sparse autoencoders on toy data. Your exercises: fill in each `raise NotImplementedError`.
 
 Exercises, easiest first (points in brackets; `course check 06` grades them):
 
@@ -12,10 +12,11 @@ Exercises, easiest first (points in brackets; `course check 06` grades them):
      6. batch_topk_activation   keep the batch's k * batch_size largest latents                    [2]
      7. mean_max_cosine         how well the decoder rows match known features                     [1]
      8. train_step              one training step, in the right order (graded through `train`)     [2]
-        train                   (given) your SAE must recover a toy data set's features             [3]
-     9. resample_dead           re-initialise dead latents towards badly reconstructed inputs      [2]
-    10. JumpReLU.forward        z * H(z - threshold)                                               [1]
-    11. JumpReLU.backward       the straight-through pseudo-gradient with a rectangle kernel       [2]
+     9. train (given)           your SAE, trained by your train_step, recovers toy features        [3]
+                                (mean max cosine >= 0.9 within 60 s)
+    10. resample_dead           re-initialise dead latents towards badly reconstructed inputs      [2]
+    11. JumpReLU.forward        z * H(z - threshold)                                               [1]
+    12. JumpReLU.backward       the straight-through pseudo-gradient with a rectangle kernel       [2]
 
 Names follow SAELens: W_enc (d_in, d_sae), b_enc (d_sae,), W_dec (d_sae, d_in), b_dec (d_in,). Batches of
 activations are (batch, d_in); latent activations are (batch, d_sae).
@@ -122,7 +123,7 @@ def mean_max_cosine(W_dec: Tensor, features: Tensor) -> Tensor:
     raise NotImplementedError("mean_max_cosine: your code here")
 
 
-# ------------------------------------------------------------------------------------ 8. training
+# ------------------------------------------------------------------------------------ 8-9. training
 
 
 def train_step(sae: SAE, x: Tensor, optimizer: torch.optim.Optimizer, l1_coefficient: float) -> float:
@@ -149,7 +150,7 @@ def train(sae: SAE, data: Tensor, steps: int = 1000, batch_size: int = 256, lr: 
     return sae
 
 
-# ------------------------------------------------------------------------------------ 9. dead latents
+# ------------------------------------------------------------------------------------ 10. dead latents
 
 
 def resample_dead(sae: SAE, x: Tensor, dead: Tensor) -> SAE:
@@ -167,7 +168,7 @@ def resample_dead(sae: SAE, x: Tensor, dead: Tensor) -> SAE:
     raise NotImplementedError("resample_dead: your code here")
 
 
-# ------------------------------------------------------------------------------------ 10-11. JumpReLU
+# ------------------------------------------------------------------------------------ 11-12. JumpReLU
 
 
 class JumpReLU(torch.autograd.Function):
