@@ -15,7 +15,9 @@ once per setting for every session, progress drawn only on a miss):
 
 from __future__ import annotations
 
+import threading
 import time
+from collections import OrderedDict
 
 import streamlit as st
 import torch
@@ -125,6 +127,39 @@ def run_drift(progress=None) -> dict:
     return E.decoder_norm_drift()
 
 
+_PNG: "OrderedDict[tuple, tuple]" = OrderedDict()  # (figure name, id(result)) -> (result, png bytes)
+_PNG_LOCK = threading.Lock()
+
+
+def _show(name: str, result, make) -> None:
+    """Draw the figure `make()` of `result`, rendered to PNG once per result for every session.
+
+    A figure costs 0.3-1 s to draw and encode, and Streamlit reruns the whole page on every widget change, so
+    redrawing seven figures on each click made the page sluggish. Results come from `cached_compute` and are
+    read-only, so their pictures can be cached beside them (the entry holds the result, so its id can't be
+    reused while cached). Legibility at 1,400 px is tested on the figure functions themselves
+    (tests/sae/test_toy_plots.py).
+    """
+    import io
+
+    import matplotlib.pyplot as plt
+
+    key = (name, id(result))
+    with _PNG_LOCK:
+        hit = _PNG.get(key)
+    if hit is None or hit[0] is not result:
+        fig = make()
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png", dpi=120, bbox_inches="tight")
+        plt.close(fig)
+        hit = (result, buf.getvalue())
+        with _PNG_LOCK:
+            _PNG[key] = hit
+            while len(_PNG) > 64:
+                _PNG.popitem(last=False)
+    st.image(hit[1], width="stretch")
+
+
 def _metrics_table(m: dict, true_l0: float) -> None:
     rows = {"mean max cosine (MMC)": f"{m['mmc']:.3f}", "Hungarian-matched mean |cosine| (MCC)": f"{m['mcc']:.3f}",
             "shrinkage (mean ‖x̂‖/‖x‖)": f"{m['shrinkage']:.3f}",
@@ -163,13 +198,12 @@ def explore(lesson: Lesson) -> None:
         if "absorption" in out:
             st.caption(f"Absorption rate on this hierarchy: {out['absorption']:.0%} of the inputs where a child and "
                        "its parent are active have the parent's latent silent while the child's latent fires.")
-        st.pyplot(P.matched_cosines(out["W_dec"], out["features"],
-                                    parent_of=out["parent_of"] if (out["parent_of"] >= 0).any() else None),
-                  clear_figure=True)
+        _show("matched", out, lambda: P.matched_cosines(
+            out["W_dec"], out["features"], parent_of=out["parent_of"] if (out["parent_of"] >= 0).any() else None))
         if out["features"].shape[1] == 2:
-            st.pyplot(P.arrows(out["W_dec"], out["features"]), clear_figure=True)
+            _show("arrows", out, lambda: P.arrows(out["W_dec"], out["features"]))
         lg = out["log"]
-        st.pyplot(P.training_curves(lg["step"], lg["mse"], lg["l0"], lg["dead"], out["true_l0"]), clear_figure=True)
+        _show("curves", out, lambda: P.training_curves(lg["step"], lg["mse"], lg["l0"], lg["dead"], out["true_l0"]))
     else:
         st.caption("Set the data and the SAE, then press Train (a few seconds on a laptop CPU).")
 
@@ -185,7 +219,7 @@ def explore(lesson: Lesson) -> None:
                                                                             label="Training one SAE per point...")
     if "st_frontier_result" in st.session_state:
         used, r = st.session_state["st_frontier_result"]
-        st.pyplot(P.frontier(r, label="l1" if used[4] == "relu" else "k"), clear_figure=True)
+        _show("frontier", r, lambda: P.frontier(r, label="l1" if used[4] == "relu" else "k"))
 
     st.subheader("Feature absorption, before and after Matryoshka")
     st.caption("The lesson's experiment: 4 parents x 3 children (a child only fires with its parent), BatchTopK with "
@@ -197,7 +231,7 @@ def explore(lesson: Lesson) -> None:
         st.markdown(f"Absorption: plain **{r['plain']['absorption']:.0%}**, Matryoshka "
                     f"**{r['matryoshka']['absorption']:.0%}** (FVU {r['plain']['fvu']:.3f} vs "
                     f"{r['matryoshka']['fvu']:.3f}).")
-        st.pyplot(P.absorption(r), clear_figure=True)
+        _show("absorption", r, lambda: P.absorption(r))
 
     st.subheader("The lesson's other experiments")
     c1, c2 = st.columns(2)
@@ -209,8 +243,8 @@ def explore(lesson: Lesson) -> None:
         r = st.session_state["st_pentagon_result"]
         st.markdown(f"TopK SAE, k = 1, 10 latents: mean max cosine **{r['metrics']['mmc']:.4f}** with the five "
                     "directions of lesson 05's sparse 5-in-2 model.")
-        st.pyplot(P.arrows(r["W_dec"], r["features"], title="lesson 05's pentagon and the SAE's decoder rows"),
-                  clear_figure=True)
+        _show("pentagon", r, lambda: P.arrows(r["W_dec"], r["features"],
+                                              title="lesson 05's pentagon and the SAE's decoder rows"))
     if "st_drift_result" in st.session_state:
         r = st.session_state["st_drift_result"]
-        st.pyplot(P.norm_drift(r), clear_figure=True)
+        _show("drift", r, lambda: P.norm_drift(r))

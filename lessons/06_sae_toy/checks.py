@@ -197,11 +197,9 @@ def _rows_not_unit(got, expected, inputs) -> bool:
     return isinstance(s, dict) and _t(s.get("W_dec")) and bool(((s["W_dec"].norm(dim=1) - 1).abs() > 1e-4).any())
 
 
-def _only_w_dec_differs(got, expected, inputs) -> bool:
-    s, e = _state(got), _state(expected)
-    if not isinstance(s, dict) or set(s) != set(e):
-        return False
-    return all(_close(s[k], e[k]) for k in ("b_dec",)) and not _close(s["W_dec"], e["W_dec"])
+def _rows_unit_but_wrong(got, expected, inputs) -> bool:
+    s = _state(got)
+    return isinstance(s, dict) and _t(s.get("W_dec")) and bool(((s["W_dec"].norm(dim=1) - 1).abs() < 1e-4).all())
 
 
 # ------------------------------------------------------------------------------------------ train (behavioural)
@@ -341,10 +339,6 @@ def _ignores_upstream(got, expected, inputs) -> bool:
     return _grad_theta_is(got, _grads(inputs, ignore_upstream=True))
 
 
-def _not_summed(got, expected, inputs) -> bool:
-    return isinstance(got, (tuple, list)) and len(got) == 2 and _t(got[1]) and got[1].shape == inputs["z"].shape
-
-
 def _z_grad_everywhere(got, expected, inputs) -> bool:
     return isinstance(got, (tuple, list)) and len(got) == 2 and _close(got[0], inputs["grad_output"])
 
@@ -389,8 +383,10 @@ CHECKS = [
     Check("train", points=2, inputs=_train_step_inputs, output=_state, tol=Tol(2e-4, 2e-5),
           title="8. train_step (four Adam steps through the given train, value by value)",
           hints=[Hint(_rows_not_unit, "After the optimiser's step, normalise W_dec's rows (under torch.no_grad())."),
-                 Hint(_only_w_dec_differs, "Only W_dec differs: replace its gradient by remove_parallel_grad(...) "
-                                           "after backward and before the optimiser's step.")]),
+                 Hint(_rows_unit_but_wrong, "The rows are unit length but the values differ. After backward and "
+                                            "before the optimiser's step, replace W_dec's gradient by "
+                                            "remove_parallel_grad(W_dec, its gradient); zero the gradients before "
+                                            "backward; one optimiser step per batch.")]),
     Check("train", points=3, inputs=_recovery_inputs, reference=False, judge=_judge_recovery, timeout=RECOVERY_SECONDS,
           title=f"9. train recovers the true features (MMC >= 0.9 within {RECOVERY_SECONDS} s)"),
     Check("resample_dead", points=2, inputs=_resample_inputs, output=_state, tol=Tol(1e-4, 1e-5),
@@ -413,6 +409,5 @@ CHECKS = [
                                    "-(θ/ε) rect(...) times the upstream gradient."),
                  Hint(_full_width, "rect(u) is 1 for |u| < 1/2: only pre-activations within ε/2 of θ count."),
                  Hint(_ignores_upstream, "Multiply by grad_output (the chain rule) before summing."),
-                 Hint(_not_summed, "The threshold is (d_sae,): sum its gradient over the batch."),
                  Hint(_z_grad_everywhere, "dL/dz is grad_output only where z > θ; zero elsewhere.")]),
 ]
