@@ -7,6 +7,12 @@
 Each input is a sparse sum of feature directions: feature i is active with probability p, with a magnitude
 uniform on [0.5, 1.5) (bounded away from 0, so "active" is unambiguous). `toy_model_activations` does the same
 with the hidden layer of a trained toy model of superposition, whose features are the columns of its W.
+
+`HierarchicalFeatures` (lesson 06) adds structure: parent features active whenever one of their children is
+(the set-up where SAEs absorb features, Chanin et al. 2024), free features, and pairs of correlated features:
+
+    data = HierarchicalFeatures(HierarchyConfig(n_parents=4, n_children=3, n_free=8, d=32))
+    x, coef = data.sample_with_coefficients(4096)                        # (4096, 32), (4096, 24)
 """
 
 from __future__ import annotations

@@ -67,8 +67,9 @@ def _forward_no_dec_bias(got, expected, inputs) -> bool:
 
 
 def _loss_inputs(g: torch.Generator) -> dict:
-    acts = torch.relu(torch.randn(16, 10, generator=g) - 0.5) * 2
-    return {"x": torch.randn(16, 6, generator=g), "x_hat": torch.randn(16, 6, generator=g), "acts": acts,
+    """Activations with two leading axes (batch, positions), as a language model's are."""
+    acts = torch.relu(torch.randn(4, 5, 10, generator=g) - 0.5) * 2
+    return {"x": torch.randn(4, 5, 6, generator=g), "x_hat": torch.randn(4, 5, 6, generator=g), "acts": acts,
             "W_dec": torch.randn(10, 6, generator=g) * (0.3 + 2 * torch.rand(10, 1, generator=g)),
             "l1_coefficient": 0.2 + torch.rand((), generator=g).item()}
 
@@ -128,25 +129,29 @@ def _parallel_only(got, expected, inputs) -> bool:
 
 
 def _topk_inputs(g: torch.Generator) -> dict:
-    pre = torch.randn(12, 20, generator=g) * (0.3 + 2 * torch.rand(12, 1, generator=g))
-    pre[0] = -torch.rand(20, generator=g)  # a row with nothing positive
-    pre[1, :2] = torch.rand(2, generator=g) + 0.1  # a row with only two positive values
-    pre[1, 2:] = -torch.rand(18, generator=g)
+    """(batch, positions, d_sae) pre-activations: inputs are the last axis, whatever comes before it."""
+    pre = torch.randn(3, 4, 20, generator=g) * (0.3 + 2 * torch.rand(3, 4, 1, generator=g))
+    pre[0, 0] = -torch.rand(20, generator=g)  # an input with nothing positive
+    pre[0, 1, :2] = torch.rand(2, generator=g) + 0.1  # an input with only two positive values
+    pre[0, 1, 2:] = -torch.rand(18, generator=g)
     return {"pre": pre, "k": int(torch.randint(3, 6, (), generator=g))}
 
 
 def _per_column(got, expected, inputs) -> bool:
-    return _t(got) and got.shape == expected.shape and bool(((got != 0).sum(0) <= inputs["k"]).all()) \
-        and not bool(((got != 0).sum(1) <= inputs["k"]).all())
+    """TopK taken over an axis other than the last: each input no longer has at most k latents."""
+    return _t(got) and got.shape == expected.shape and not bool(((got != 0).sum(-1) <= inputs["k"]).all())
 
 
 def _negatives(got, expected, inputs) -> bool:
     return _t(got) and bool((got < 0).any())
 
 
-def _batch_topk_inputs(g: torch.Generator) -> dict:
+def _batch_topk_inputs(g: torch.Generator, quiet: bool = False) -> dict:
     scales = torch.logspace(-1, 0.5, 16)[torch.randperm(16, generator=g)]
-    return {"pre": torch.randn(16, 24, generator=g) * scales[:, None], "k": int(torch.randint(2, 5, (), generator=g))}
+    pre = torch.randn(16, 24, generator=g) * scales[:, None]
+    if quiet:  # fewer positive values than k * batch: the ReLU decides what is kept
+        pre = pre - 2.5
+    return {"pre": pre, "k": int(torch.randint(2, 5, (), generator=g))}
 
 
 def _per_row_topk(got, expected, inputs) -> bool:
@@ -154,7 +159,7 @@ def _per_row_topk(got, expected, inputs) -> bool:
 
 
 def _batch_l0_message(got, expected, inputs) -> bool:
-    return _t(got) and got.shape == expected.shape and (got > 0).sum().item() != inputs["k"] * got.shape[0]
+    return _t(got) and got.shape == expected.shape and (got != 0).sum().item() != (expected != 0).sum().item()
 
 
 # ------------------------------------------------------------------------------------------ 7. mean max cosine
@@ -300,12 +305,17 @@ def _decoder_right_encoder_wrong(got, expected, inputs) -> bool:
 
 
 def _jumprelu_inputs(g: torch.Generator, with_grad: bool = False) -> dict:
+    """Thresholds and bandwidth are exact binary fractions, so some z sit exactly on θ and exactly on the kernel's
+    edges θ ± ε/2 (where H and rect must follow their definitions: z > θ, |u| < 1/2)."""
     d_sae, batch = 10, 64
-    threshold = 0.1 + 0.4 * torch.rand(d_sae, generator=g)
-    eps = 0.1 + 0.2 * torch.rand((), generator=g).item()
+    threshold = (8 + torch.randint(0, 25, (d_sae,), generator=g)).float() / 64  # 0.125 .. 0.5
+    eps = float(torch.randint(2, 5, (), generator=g)) / 16  # 0.125, 0.1875 or 0.25
     near = threshold + (torch.rand(batch, d_sae, generator=g) - 0.5) * 2 * eps  # many within eps/2 of θ, some not
     far = torch.randn(batch, d_sae, generator=g)
     z = torch.where(torch.rand(batch, d_sae, generator=g) < 0.7, near, far)
+    z[:4] = threshold  # ties with the threshold
+    z[4:8] = threshold + eps / 2  # on the kernel's upper edge
+    z[8:12] = threshold - eps / 2  # and its lower edge
     out = {"z": z, "threshold": threshold, "bandwidth": eps}
     if with_grad:
         out["grad_output"] = torch.randn(batch, d_sae, generator=g)
@@ -334,6 +344,12 @@ def _wrong_sign(got, expected, inputs) -> bool:
 
 def _full_width(got, expected, inputs) -> bool:
     return _grad_theta_is(got, _grads(inputs, half=False))
+
+
+def _closed_edges(got, expected, inputs) -> bool:
+    z, th, eps = inputs["z"], inputs["threshold"], inputs["bandwidth"]
+    rect = (((z - th) / eps).abs() <= 0.5).float()
+    return _grad_theta_is(got, -(th / eps) * rect * inputs["grad_output"])
 
 
 def _ignores_upstream(got, expected, inputs) -> bool:
@@ -373,10 +389,15 @@ CHECKS = [
                                    "the last dimension."),
                  Hint(_negatives, "Negative values survived: a row with fewer than k positive values keeps only "
                                   "those; apply the ReLU.")]),
-    Check("batch_topk_activation", points=2, inputs=_batch_topk_inputs, title="6. batch_topk_activation",
+    Check("batch_topk_activation", points=1, inputs=_batch_topk_inputs,
+          title="6. batch_topk_activation (mean L0 exactly k)",
           hints=[Hint(_per_row_topk, "Every input has exactly k latents: that is TopK. BatchTopK picks the k * batch "
                                      "largest over the whole flattened batch, so busy inputs get more."),
                  Hint(_batch_l0_message, "The batch should hold exactly k * batch_size non-zero values (mean L0 = k).")]),
+    Check("batch_topk_activation", points=1, inputs=lambda g: _batch_topk_inputs(g, quiet=True),
+          title="6b. batch_topk_activation on a quiet batch (fewer positive values than k x batch)",
+          hints=[Hint(_negatives, "Negative values survived: keep the largest of ReLU(pre), so a quiet batch keeps "
+                                  "fewer than k * batch_size values.")]),
     Check("mean_max_cosine", points=1, inputs=_mmc_inputs, tol=Tol(1e-4, 1e-5), title="7. mean_max_cosine",
           hints=[Hint(_mmc_over_latents, "You took each latent's best feature: take each *feature's* best latent "
                                          "(max over the latents), then average over the features."),
@@ -409,6 +430,8 @@ CHECKS = [
                  Hint(_wrong_sign, "The sign is flipped: raising θ switches latents off, so the pseudo-gradient is "
                                    "-(θ/ε) rect(...) times the upstream gradient."),
                  Hint(_full_width, "rect(u) is 1 for |u| < 1/2: only pre-activations within ε/2 of θ count."),
+                 Hint(_closed_edges, "rect(u) is 1 for |u| < 1/2, strictly: a pre-activation exactly ε/2 from θ does "
+                                     "not count (SAELens's rectangle)."),
                  Hint(_ignores_upstream, "Multiply by grad_output (the chain rule) before summing."),
                  Hint(_z_grad_everywhere, "dL/dz is grad_output only where z > θ; zero elsewhere.")]),
 ]

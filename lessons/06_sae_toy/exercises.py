@@ -71,9 +71,10 @@ class SAE(nn.Module):
 def sae_loss(x: Tensor, x_hat: Tensor, acts: Tensor, W_dec: Tensor, l1_coefficient: float) -> Tensor:
     """The SAE's training loss, a 0-d tensor:
 
-        mean over the batch of  ||x - x̂||²  +  l1_coefficient * Σ_i acts_i ||W_dec[i]||
+        mean over the inputs of  ||x - x̂||²  +  l1_coefficient * Σ_i acts_i ||W_dec[i]||
 
-    (squared error summed over the d_in dimensions; each latent's activation weighted by its decoder row's norm).
+    x, x_hat: (..., d_in); acts: (..., d_sae): any leading axes (a batch, or batch x positions) are inputs. The
+    squared error is summed over the d_in dimensions, each latent's activation weighted by its decoder row's norm.
     """
     # Hint: W_dec.norm(dim=1) is each latent's decoder norm, (d_sae,); it multiplies acts
     raise NotImplementedError("sae_loss: your code here")
@@ -99,7 +100,8 @@ def remove_parallel_grad(W_dec: Tensor, grad: Tensor) -> Tensor:
 
 
 def topk_activation(pre: Tensor, k: int) -> Tensor:
-    """(batch, d_sae) -> (batch, d_sae): in each input (row), keep the k largest ReLU(pre) values, zero the rest."""
+    """(..., d_sae) -> (..., d_sae): for each input (the last axis holds its latents), keep the k largest
+    ReLU(pre) values and zero the rest."""
     # Hint: torch.topk(..., dim=-1) gives values and indices; scatter them into zeros
     raise NotImplementedError("topk_activation: your code here")
 

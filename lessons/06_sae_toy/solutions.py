@@ -73,9 +73,10 @@ class SAE(nn.Module):
 def sae_loss(x: Tensor, x_hat: Tensor, acts: Tensor, W_dec: Tensor, l1_coefficient: float) -> Tensor:
     """The SAE's training loss, a 0-d tensor:
 
-        mean over the batch of  ||x - x̂||²  +  l1_coefficient * Σ_i acts_i ||W_dec[i]||
+        mean over the inputs of  ||x - x̂||²  +  l1_coefficient * Σ_i acts_i ||W_dec[i]||
 
-    (squared error summed over the d_in dimensions; each latent's activation weighted by its decoder row's norm).
+    x, x_hat: (..., d_in); acts: (..., d_sae): any leading axes (a batch, or batch x positions) are inputs. The
+    squared error is summed over the d_in dimensions, each latent's activation weighted by its decoder row's norm.
     """
     # BEGIN SOLUTION hint: W_dec.norm(dim=1) is each latent's decoder norm, (d_sae,); it multiplies acts
     mse = (x - x_hat).pow(2).sum(-1).mean()
@@ -106,7 +107,8 @@ def remove_parallel_grad(W_dec: Tensor, grad: Tensor) -> Tensor:
 
 
 def topk_activation(pre: Tensor, k: int) -> Tensor:
-    """(batch, d_sae) -> (batch, d_sae): in each input (row), keep the k largest ReLU(pre) values, zero the rest."""
+    """(..., d_sae) -> (..., d_sae): for each input (the last axis holds its latents), keep the k largest
+    ReLU(pre) values and zero the rest."""
     # BEGIN SOLUTION hint: torch.topk(..., dim=-1) gives values and indices; scatter them into zeros
     values, idx = torch.relu(pre).topk(k, dim=-1)
     return torch.zeros_like(pre).scatter(-1, idx, values)

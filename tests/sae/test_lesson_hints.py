@@ -51,6 +51,11 @@ SLIPS = {
         values, idx = pre.topk(k, dim=-1)
         return torch.zeros_like(pre).scatter(-1, idx, values)
         """, "Negative values survived"),
+    "BatchTopK without ReLU": ("batch_topk_activation", "batch_topk_activation", """
+        flat = pre.flatten()
+        values, idx = flat.topk(k * pre.shape[0])
+        return torch.zeros_like(flat).scatter(0, idx, values).reshape(pre.shape)
+        """, "quiet batch keeps"),
     "BatchTopK per input": ("batch_topk_activation", "batch_topk_activation", """
         values, idx = torch.relu(pre).topk(k, dim=-1)
         return torch.zeros_like(pre).scatter(-1, idx, values)
@@ -115,6 +120,10 @@ SLIPS = {
         return sae
         """, "times 0.2"),
     "JumpReLU subtracts θ": ("jumprelu_forward", "forward", None, "does not subtract"),
+    "rectangle closed at its edges": ("jumprelu_grads", "backward", """
+        rect = ((z - threshold) / eps).abs() <= 0.5
+        return (z > threshold) * grad_output, (-(threshold / eps) * rect * grad_output).sum(0), None
+        """, "|u| < 1/2"),
     "step's gradient for JumpReLU": ("jumprelu_grads", "backward", """
         rect = ((z - threshold) / eps).abs() < 0.5
         return (z > threshold) * grad_output, (-(1.0 / eps) * rect * grad_output).sum(0), None
@@ -168,6 +177,7 @@ def graded(tmp_path_factory):
 @pytest.mark.parametrize("slip", list(SLIPS))
 def test_promised_hint_appears(slip, graded):
     exercise, _, _, words = SLIPS[slip]
-    (check,) = [c for c in graded[slip].checks if c.exercise == exercise]
-    assert not check.passed, f"the slip {slip!r} passed"
-    assert words in check.message + " " + check.hint, (check.message, check.hint)
+    checks = [c for c in graded[slip].checks if c.exercise == exercise]
+    assert checks and not all(c.passed for c in checks), f"the slip {slip!r} passed"
+    said = [c.message + " " + c.hint for c in checks if not c.passed]
+    assert any(words in text for text in said), said

@@ -74,6 +74,7 @@ def test_frontier_shape():
     l0, fvu, mmc = r["l0"], r["fvu"], r["mmc"]
     assert l0 == pytest.approx([1, 2, 4, 8], abs=0.01)
     assert all(b < a for a, b in zip(fvu, fvu[1:]))
+    assert fvu == pytest.approx([0.34, 0.21, 0.11, 0.07], abs=0.03)  # the README's table
     per_latent = [(a - b) / (lb - la) for a, b, la, lb in zip(fvu, fvu[1:], l0, l0[1:])]
     assert all(b < a for a, b in zip(per_latent, per_latent[1:]))  # convex: each extra latent buys less
     best = max(range(len(mmc)), key=mmc.__getitem__)
