@@ -223,7 +223,7 @@ def explore(lesson: Lesson) -> None:
 
     st.subheader("Feature absorption, before and after Matryoshka")
     st.caption("The lesson's experiment: 4 parents x 3 children (a child only fires with its parent), BatchTopK with "
-               "k = 1, plain and Matryoshka, same data and seed (about 30 s on 2 cores, then cached).")
+               "k = 1, plain and Matryoshka, same data and seed (well under a minute on 2 cores, then cached).")
     if st.button("Run the absorption experiment", key="st_absorb"):
         st.session_state["st_absorb_result"] = cached_compute(run_absorption, label="Training two SAEs...")
     if "st_absorb_result" in st.session_state:

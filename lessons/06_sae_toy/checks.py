@@ -130,7 +130,7 @@ def _parallel_only(got, expected, inputs) -> bool:
 
 def _topk_inputs(g: torch.Generator) -> dict:
     """(batch, positions, d_sae) pre-activations: inputs are the last axis, whatever comes before it."""
-    pre = torch.randn(3, 4, 20, generator=g) * (0.3 + 2 * torch.rand(3, 4, 1, generator=g))
+    pre = torch.randn(6, 5, 20, generator=g) * (0.3 + 2 * torch.rand(6, 5, 1, generator=g))
     pre[0, 0] = -torch.rand(20, generator=g)  # an input with nothing positive
     pre[0, 1, :2] = torch.rand(2, generator=g) + 0.1  # an input with only two positive values
     pre[0, 1, 2:] = -torch.rand(18, generator=g)
