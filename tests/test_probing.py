@@ -71,9 +71,9 @@ def test_linear_probes_are_more_selective_than_mlp_probes():
     control = P.control_labels(types, y, generator=torch.Generator().manual_seed(3))
     train, test = torch.arange(1000), torch.arange(1000, m)
     lin = P.probe_layer(x, y, control, train, test, P.ProbeConfig("linear", steps=300, lr=0.05), "toy")
-    mlp = P.probe_layer(x, y, control, train, test, P.ProbeConfig("mlp", hidden=32, steps=400, lr=0.03), "toy")
+    mlp = P.probe_layer(x, y, control, train, test, P.ProbeConfig("mlp", hidden=64, steps=500, lr=0.03), "toy")
     assert lin.task > 0.97 and mlp.task > 0.95
-    assert mlp.control > 0.95 and mlp.control > lin.control + 0.1
+    assert mlp.control > 0.9 and mlp.control > lin.control + 0.1
     assert lin.selectivity > mlp.selectivity + 0.1
     assert "selectivity" in repr(lin)
 

@@ -16,6 +16,7 @@ scenes for the attribution and probing figures, and are the first 1,024 for reca
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
@@ -68,6 +69,36 @@ def disc_cells(model: nn.Module, n: int = EXAMPLES, start: int = EXAMPLES_START,
                 targets.append((DISC, r, c))
         i += 64
     return Examples(torch.stack(images), indices, targets)
+
+
+class _OneShape(Scenes):
+    """Scenes with one shape of your choosing on scene `index`'s background (every other shape removed)."""
+
+    def __init__(self, shape: dict):
+        super().__init__()
+        self.shape = shape
+
+    def _draw(self, index: int) -> dict:
+        d = super()._draw(index)
+        d["kind"] = torch.zeros_like(d["kind"])
+        d["kind"][0] = CLASSES.index(self.shape["kind"])
+        for key in ("x", "y", "radius", "angle"):
+            d[key] = d[key].clone()
+            d[key][0] = float(self.shape[key])
+        d["outline"] = d["outline"].clone()
+        d["outline"][0] = bool(self.shape["outline"])
+        return d
+
+
+def drawn_scene(kind: str = "disc", x: float = 32, y: float = 32, radius: float = 12, angle: float = 0,
+                outline: bool = True, background: int = EXAMPLES_START) -> tuple[Tensor, Tensor]:
+    """One shape (kind: disc, ellipse, triangle or square; centre (x, y) and radius in pixels; angle in
+    degrees; outlined or textured) on the background (and colours) of scene `background`.
+    Returns image (3, 64, 64) and labels (8, 8), as `Scenes()[i]`."""
+    if kind not in CLASSES[1:]:
+        raise ValueError(f"kind must be one of {', '.join(CLASSES[1:])}, not {kind!r}")
+    shape = {"kind": kind, "x": x, "y": y, "radius": radius, "angle": math.radians(angle), "outline": outline}
+    return _OneShape(shape)[background]
 
 
 def outline_masks(examples: Examples, width: float = 2.0, scenes: Scenes | None = None) -> Tensor:
