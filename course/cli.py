@@ -10,6 +10,7 @@
     course models [--json]               shipped checkpoints;   course train NAME   rebuild one
     course census NAME [--json]          what a shipped model's units do (detectors, SAE latents)
     course sync [LESSON...] [--check]    regenerate exercises.py from solutions.py (course authors)
+    course mutate 05 [--exercise NAME]   automatic mutants of the solution blocks: do the checks catch them?
 
 A LESSON is a number (5, 05), a folder name (05_superposition) or a slug (superposition). Errors are one
 paragraph saying what to do; exit status 2 means the command was used wrongly.
@@ -87,6 +88,17 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("sync", help="regenerate exercises.py from solutions.py (course authors)")
     s.add_argument("lessons", nargs="*", help="default: all")
     s.add_argument("--check", action="store_true", help="only report files out of date (exit 1 if any)")
+
+    s = sub.add_parser("mutate", help="grade automatic mutants of a lesson's solutions (course authors)")
+    s.add_argument("lesson")
+    s.add_argument("--exercise", help="only this exercise's solution block (a function, or Class.method)")
+    s.add_argument("--jobs", type=int, default=2, help="mutants graded at once (default 2)")
+    s.add_argument("--seed", type=int, default=2024)
+    s.add_argument("--limit", type=int, help="grade at most this many mutants")
+    s.add_argument("--timeout", type=float, help="wall-clock seconds per check (default: each check's own)")
+    s.add_argument("--list", action="store_true", help="only list the mutants, grade nothing")
+    s.add_argument("--show-killed", action="store_true", help="also list the killed mutants and what caught them")
+    s.add_argument("--json", action="store_true", help="every mutant with its score, as JSON")
     return p
 
 
@@ -321,6 +333,29 @@ def cmd_sync(args) -> int:
     return 1 if (args.check and stale) else 0
 
 
+def cmd_mutate(args) -> int:
+    from course.grading import mutate
+    from course.lessons import find_lesson
+
+    lesson = find_lesson(args.lesson)
+    if args.jobs < 1:
+        raise UsageError("--jobs must be at least 1.")
+    if args.list:
+        wanted = (lambda o: o == args.exercise or o.startswith(args.exercise + ".")) if args.exercise else None
+        for m in mutate.generate(lesson.solutions_path.read_text(), wanted)[: args.limit]:
+            print(f"{m.number:4d}  {m.describe()}")
+        return 0
+    bar = _bar(0, f"grading mutants of lesson {lesson.id}")
+    mutants = mutate.run(lesson, exercise=args.exercise, seed=args.seed, jobs=args.jobs, limit=args.limit,
+                         timeout=args.timeout, progress=lambda done, total: (setattr(bar, "total", total), bar.update(1)))
+    bar.close()
+    if not mutants:
+        raise UsageError(f"No mutants: lesson {lesson.id} has no solution block" +
+                         (f" in {args.exercise!r}" if args.exercise else "") + ".")
+    print(mutate.to_json(mutants) if args.json else mutate.report(mutants, show_killed=args.show_killed))
+    return 0
+
+
 def _bar(total: int, desc: str):
     from tqdm import tqdm
 
@@ -331,4 +366,5 @@ def _bar(total: int, desc: str):
 COMMANDS = {
     "list": cmd_list, "start": cmd_start, "check": cmd_check, "grade": cmd_grade, "gradescope": cmd_gradescope,
     "app": cmd_app, "models": cmd_models, "train": cmd_train, "census": cmd_census, "sync": cmd_sync,
+    "mutate": cmd_mutate,
 }
