@@ -1,6 +1,6 @@
 # Exercises for lesson 03: Texture and high-low frequency detectors. Fill in each `raise NotImplementedError`, then run `course check 03`.
 # (Generated from solutions.py by `course sync`; edit your own copy, made by `course start 03`.)
-"""Lesson 03: texture and high-low frequency detectors. Reference solutions.
+"""Lesson 03: texture and high-low frequency detectors. Your exercises: fill in each `raise NotImplementedError`.
 
 Exercises, easiest first (points in brackets; `course check 03` grades them):
 
