@@ -13,7 +13,6 @@ each computation loads its own copy of the model, so no two sessions ever share 
 from __future__ import annotations
 
 import streamlit as st
-import torch
 
 from course.lessons import Lesson
 from course.ui.compute import cached, cached_compute
