@@ -1,6 +1,6 @@
 # Exercises for lesson 07: SAEs on a small language model: features, dashboards, steering. Fill in each `raise NotImplementedError`, then run `course check 07`.
 # (Generated from solutions.py by `course sync`; edit your own copy, made by `course start 07`.)
-"""Lesson 07: SAEs on a small language model. Reference solutions.
+"""Lesson 07: SAEs on a small language model. Your exercises: fill in each `raise NotImplementedError`.
 
 Exercises, easiest first (points in brackets; `course check 07` grades them):
 
