@@ -12,10 +12,11 @@ does none of that:
 
 * One optimisation renders all requested units at once (chunks of `batch`); image b is scored by the mean
   activation of channel units[b] over the feature map (lucent's "layer:unit" objective).
-* Hooks go on the visualised layer only and are removed on return, error or KeyboardInterrupt; the forward pass
-  stops at that layer; gradients flow to the image only (the model's `.grad`s are never touched).
-* The model stays where it is (images are made on its device, which `course.zoo.load` took from
-  `course.device`); a model in training mode is switched to eval for the call and back (with a warning).
+* Hooks go on the copy's visualised layer only and are removed on return, error or KeyboardInterrupt; the
+  forward pass stops at that layer; gradients flow to the image only.
+* The model is never touched: the optimisation runs on a private eval-mode copy (a model shared by several
+  app sessions can be rendered by all of them at once), on the model's device, which `course.zoo.load` took
+  from `course.device`. A model in training mode gets a warning (its copy is put in eval mode).
 * Same `seed`, same pixels on the CPU: lucent draws from torch's and NumPy's global generators, so both are
   seeded for the call and restored after (calls are serialised by a lock, which also guards lucent's globals).
 * No windows, no prints: progress goes to `progress(fraction, text)` if given (the CLI draws tqdm, the app
@@ -25,6 +26,7 @@ does none of that:
 from __future__ import annotations
 
 import contextlib
+import copy
 import threading
 import warnings
 import weakref
@@ -184,9 +186,9 @@ def layer_names(model: nn.Module) -> list[str]:
 
 def layer_width(model: nn.Module, layer: str, size: int = 64) -> int:
     """How many channels (units) `layer` has, from one small forward pass."""
-    device = _device(model)
-    with capture(model, layer) as store, torch.no_grad():
-        run(model, torch.full((1, 3, size, size), 0.5, device=device))
+    work = private_copy(model)
+    with capture(work, layer) as store, torch.no_grad():
+        run(work, torch.full((1, 3, size, size), 0.5, device=_device(work)))
     return int(store[layer].shape[1])
 
 
@@ -195,10 +197,11 @@ def receptive_field(model: nn.Module, layer: str, probe: int = 128) -> int:
     gradient on a `probe`-pixel image; `probe` itself when it is bigger). Cached per model and layer."""
     cache = _RF_CACHE.setdefault(model, {})
     if (layer, probe) not in cache:
-        x = torch.rand(2, 3, probe, probe, generator=torch.Generator().manual_seed(0)).to(_device(model))
+        work = private_copy(model)
+        x = torch.rand(2, 3, probe, probe, generator=torch.Generator().manual_seed(0)).to(_device(work))
         x.requires_grad_(True)
-        with capture(model, layer) as store:
-            run(model, x)
+        with capture(work, layer) as store:
+            run(work, x)
             act = store[layer]
             h, w = act.shape[-2:]
             (grad,) = torch.autograd.grad(act[:, :, h // 2, w // 2].sum(), x)
@@ -265,27 +268,28 @@ def render(model: nn.Module, layer: str, units: int | Sequence[int], *, steps: i
         raise UsageError(f"param={param!r}: use 'fft' (lucent's default) or 'pixel'.")
     if steps < 0 or size < 8:
         raise UsageError(f"steps must be >= 0 and size >= 8 (got steps={steps}, size={size}).")
-    was_training = model.training
-    if was_training:
-        warnings.warn("The model was in training mode; it is switched to eval for the render and back after.",
+    if model.training:
+        warnings.warn("The model is in training mode; the render uses an eval-mode copy (the model is unchanged).",
                       stacklevel=2)
-        model.eval()
-    try:
-        check_request(model, layer, units, size)
-        device, n = _device(model), len(units)
-        batch = n if not batch or batch <= 0 else min(batch, n)
-        chunks = [list(range(i, min(n, i + batch))) for i in range(0, n, batch)]
-        out = torch.empty(n, 3, size, size)
-        with lucent_on(device, seed):
-            init = _initial(param, n, size)  # drawn for all units at once: a unit's start doesn't depend on `batch`
-            for c, idx in enumerate(chunks):
-                np.random.seed((seed + 1) % 2**32)  # each chunk sees the same transforms: chunking changes nothing
-                out[idx] = _optimise(model, layer, [units[i] for i in idx], init[idx], steps, param, decorrelate,
-                                     make_transforms(transforms), diversity, negative, progress, (c, len(chunks)))
-        return out
-    finally:
-        if was_training:
-            model.train()
+    check_request(model, layer, units, size)
+    work = private_copy(model)  # hooks go on this copy only: other threads may be using `model` right now
+    device, n = _device(work), len(units)
+    batch = n if not batch or batch <= 0 else min(batch, n)
+    chunks = [list(range(i, min(n, i + batch))) for i in range(0, n, batch)]
+    out = torch.empty(n, 3, size, size)
+    with lucent_on(device, seed):
+        init = _initial(param, n, size)  # drawn for all units at once: a unit's start doesn't depend on `batch`
+        for c, idx in enumerate(chunks):
+            np.random.seed((seed + 1) % 2**32)  # each chunk sees the same transforms: chunking changes nothing
+            out[idx] = _optimise(work, layer, [units[i] for i in idx], init[idx], steps, param, decorrelate,
+                                 make_transforms(transforms), diversity, negative, progress, (c, len(chunks)))
+    return out
+
+
+def private_copy(model: nn.Module) -> nn.Module:
+    """An eval-mode copy of `model` whose parameters need no gradient: the optimisation hooks and runs it, so the
+    caller's model (perhaps shared by several app sessions at once) never carries a hook, even for a moment."""
+    return copy.deepcopy(model).eval().requires_grad_(False)
 
 
 def _initial(param: str, n: int, size: int) -> Tensor:
