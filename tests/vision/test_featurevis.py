@@ -65,11 +65,11 @@ def test_matches_lucent_render_vis(model):
 
     from lucent.optvis import param, render
 
-    ours = fv.render(model, "conv4", [27], steps=8, size=32, transforms="none", seed=5)
+    ours = fv.render(model, "conv4", [27], steps=8, size=40, transforms="none", seed=5)
     torch.manual_seed(5)
-    theirs = render.render_vis(copy.deepcopy(model), "conv4:27", lambda: param.image(32), transforms=[],
+    theirs = render.render_vis(copy.deepcopy(model), "conv4:27", lambda: param.image(40), transforms=[],
                                thresholds=(8,), preprocess=False, progress=False, show_image=False,
-                               fixed_image_size=32)[0]
+                               fixed_image_size=40)[0]
     assert np.abs(ours[0].permute(1, 2, 0).numpy() - theirs[0]).max() < 1e-4
 
 
@@ -260,8 +260,8 @@ def claims(model, units, steps):
 
 
 def test_claims_small(model):
-    """Three curve detectors, 128 steps: the same effects as the lesson's full measurement (below, -m slow)."""
-    c = claims(model, [22, 68, 101], steps=128)
+    """Three curve detectors, 96 steps: the same effects as the lesson's full measurement (below, -m slow)."""
+    c = claims(model, [22, 68, 101], steps=96)
     assert sum(c["self_strongest"]) >= 2, c
     assert max(c["vs_dataset"]) > 1.0, c
     assert min(c["hf_pixel"]) > 0.5 and max(c["hf_pixel_transforms"]) < 0.45 and max(c["hf_fft"]) < 0.15, c
