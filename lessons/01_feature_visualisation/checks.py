@@ -86,10 +86,10 @@ def _smooth(g, b, h, w):
     return torch.nn.functional.interpolate(coarse, size=(h, w), mode="bilinear", align_corners=True)
 
 
-def _jitter(g):
-    dx, dy = 0, 0
-    while dx == 0 or dy == 0 or abs(dx) == abs(dy):
-        dx, dy = (int(v) for v in torch.randint(-6, 7, (2,), generator=g))
+def _jitter(g, negative="dx"):
+    """Shifts of different sizes; the larger one negative (`negative` says which), the other positive."""
+    big, small = int(torch.randint(3, 7, (), generator=g)), int(torch.randint(1, 3, (), generator=g))
+    dx, dy = (-big, small) if negative == "dx" else (small, -big)
     return {"images": torch.rand(2, 3, _size(g, 9, 12), _size(g, 14, 17), generator=g), "dx": dx, "dy": dy}
 
 
@@ -250,6 +250,17 @@ def _judge_fool(got, inputs, expected) -> Verdict:
     return Verdict(True, f"outputs unchanged (largest difference {diff:.1g}); {detail}")
 
 
+JITTER_HINTS = [
+    Hint(lambda got, exp, inp: _close(got, _shifted(inp, inp["dx"], inp["dy"], roll=True)),
+         "torch.roll wraps pixels round to the other side; jitter must bring in zeros."),
+    Hint(lambda got, exp, inp: _close(got, _shifted(inp, inp["dy"], inp["dx"])),
+         "dx and dy are swapped: dx moves along the width (the last axis)."),
+    Hint(lambda got, exp, inp: _close(got, _shifted(inp, -inp["dx"], -inp["dy"])),
+         "The shift goes the wrong way: a positive dx moves the picture right."),
+    Hint(lambda got, exp, inp: isinstance(got, torch.Tensor) and got.shape != exp.shape,
+         "The result must keep the images' size, whichever way and however far they move."),
+]
+
 CHECKS = [
     Check("pixel_image", points=1, inputs=_raw, title="1. pixel_image",
           hints=[Hint(lambda got, exp, inp: _close(got, inp["raw"].clamp(0, 1)),
@@ -273,13 +284,8 @@ CHECKS = [
           title="3b. to_valid_rgb, not decorrelated",
           hints=[Hint(lambda got, exp, inp: _close(got, _rgb_variant(inp)),
                       "With decorrelate=False the colours go straight into the sigmoid.")]),
-    Check("jitter", points=1, inputs=_jitter, title="4. jitter",
-          hints=[Hint(lambda got, exp, inp: _close(got, _shifted(inp, inp["dx"], inp["dy"], roll=True)),
-                      "torch.roll wraps pixels round to the other side; jitter must bring in zeros."),
-                 Hint(lambda got, exp, inp: _close(got, _shifted(inp, inp["dy"], inp["dx"])),
-                      "dx and dy are swapped: dx moves along the width (the last axis)."),
-                 Hint(lambda got, exp, inp: _close(got, _shifted(inp, -inp["dx"], -inp["dy"])),
-                      "The shift goes the wrong way: a positive dx moves the picture right.")]),
+    *[Check("jitter", points=0.5, inputs=lambda g, n=n: _jitter(g, n), title=f"4{t}. jitter, {n} < 0",
+            hints=JITTER_HINTS) for t, n in (("a", "dx"), ("b", "dy"))],
     Check("scale_rotate", points=2, inputs=_scale_rotate, tol=Tol(1e-4, 1e-4), title="5. scale_rotate",
           hints=[Hint(lambda got, exp, inp: _close(got, solutions.scale_rotate(inp["images"], inp["scale"], -inp["angle"]), 1e-3),
                       "It turns the wrong way: positive angles turn the picture counter-clockwise as displayed "

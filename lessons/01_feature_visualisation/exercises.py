@@ -1,6 +1,6 @@
 # Exercises for lesson 01: Feature visualisation. Fill in each `raise NotImplementedError`, then run `course check 01`.
 # (Generated from solutions.py by `course sync`; edit your own copy, made by `course start 01`.)
-"""Lesson 01: feature visualisation. Reference solutions.
+"""Lesson 01: feature visualisation. Your exercises: fill in each `raise NotImplementedError`.
 
 Exercises, easiest first (points in brackets; `course check 01` grades them):
 
