@@ -9,7 +9,8 @@ FFT parameterisation with decorrelated colour, Adam lr 0.05), rendered three way
 Lucent is also run with `fixed_image_size` set to the padded size (88 px), so that it does not upsample: the
 same optimisation as ours, which isolates what batching and hooking only one layer buy. Every image is scored
 the same way: the unit's mean activation on its image padded by 12 px of grey (the view without the random
-transforms), and at the size each method optimised for.
+transforms), at the size each method optimised for. Times are wall-clock and the process's CPU time; on a
+shared machine compare CPU times (one thread each, so other jobs barely change them).
 
     python benchmarks/featurevis.py [--units 32] [--steps 256] [--threads 1] [--singles 8] [--skip-singles]
 """
@@ -85,12 +86,15 @@ def main() -> None:
     rows = []
 
     def run(name, fn, view, some=None):
-        t = time.perf_counter()
+        """Wall-clock and CPU seconds (the process's; one thread, so CPU time hardly depends on other jobs)."""
+        t, c = time.perf_counter(), time.process_time()
         images = fn()
-        seconds = (time.perf_counter() - t) * (len(units) / len(some) if some else 1)
+        scale = len(units) / len(some) if some else 1
+        wall, cpu = (time.perf_counter() - t) * scale, (time.process_time() - c) * scale
         who = some or units
-        rows.append((name, seconds, score(model, images, who, view), score(model, images, who, None)))
-        print(f"{name:<58} {seconds:8.1f} s   activation {rows[-1][2]:.3f} (as optimised)  {rows[-1][3]:.3f} (88 px view)",
+        acts = [score(model, images[[i]], [u], view) for i, u in enumerate(who)]
+        rows.append((name, wall, cpu, dict(zip(who, acts))))
+        print(f"{name:<62} {wall:7.1f} s wall {cpu:7.1f} s CPU   activation {np.mean(acts):.3f} (as optimised)",
               flush=True)
 
     run("course.vision.featurevis.render (one batched call)",
@@ -105,10 +109,12 @@ def main() -> None:
         if some:
             name += f" [{len(some)} timed, x{len(units) / len(some):g}]"
         run(name, lambda: lucent_singles(model, some or units, args.steps, args.size, None), 224, some)
-    ours = rows[0][1]
+    _, wall, cpu, ours = rows[0]
     print(f"# load after: {os.getloadavg()}")
-    for name, seconds, act, _ in rows[1:]:
-        print(f"ours vs {name}: {seconds / ours:.2f}x faster; final activation {rows[0][2] / act:.2f}x theirs")
+    for name, w, c, theirs in rows[1:]:
+        mine = np.mean([ours[u] for u in theirs])  # the same units
+        print(f"ours vs {name}: {c / cpu:.2f}x less CPU time ({w / wall:.2f}x wall); final activation "
+              f"{mine / np.mean(list(theirs.values())):.2f}x theirs on the same units")
 
 
 if __name__ == "__main__":

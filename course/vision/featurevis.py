@@ -21,6 +21,12 @@ does none of that:
   seeded for the call and restored after (calls are serialised by a lock, which also guards lucent's globals).
 * No windows, no prints: progress goes to `progress(fraction, text)` if given (the CLI draws tqdm, the app
   `st.progress`). Images are returned on the CPU.
+
+`render`'s signature is stable: lessons 02-04 make their figures with it, e.g. every curve detector at once,
+`render(model, "conv4", curve_units, steps=256)`, or four diverse pictures of one unit,
+`render(model, "conv4", [93] * 4, diversity=5.0)`. The pieces (`make_transforms`, the `channels` and
+`grouped_diversity` objectives, `capture`/`run`, `private_copy`, `receptive_field`) are public for lessons that
+need a variation; `course.vision.fvgrid` draws labelled grids and is the `course featurevis` command.
 """
 
 from __future__ import annotations
@@ -300,7 +306,7 @@ def _initial(param: str, n: int, size: int) -> Tensor:
 
 def _optimise(model, layer, units, init, steps, param, decorrelate, transforms, diversity, negative, progress,
               chunk) -> Tensor:
-    size = init.shape[2] if param == "pixel" else init.shape[2]
+    size = init.shape[2]  # (n, 3, size, ...) for both parameterisations
     shape = (len(units), 3, size, size)
     params, image_f = lspatial.fft_image(shape) if param == "fft" else lspatial.pixel_image(shape)
     with torch.no_grad():

@@ -301,3 +301,18 @@ def test_claims_in_the_lesson(model):
     assert 9 <= int((ratios > 1).sum()) <= 13 and 1.1 <= ratios.median() <= 1.6 and ratios.max() > 2.0, c
     assert 0.65 <= np.mean(c["hf_pixel"]) <= 0.85 and 0.15 <= np.mean(c["hf_pixel_transforms"]) <= 0.32, c
     assert np.mean(c["hf_fft"]) < 0.08, c
+
+
+@pytest.mark.slow
+def test_fooled_units_in_the_readme(model):
+    """README: four unit-decoy pairs, 48 steps at 48 px: outputs unchanged, the decoy 99-115%, the unit 2%."""
+    from course.vision.fooling import check, fool
+
+    kw = dict(steps=48, size=48, seed=3)
+    for unit, decoy in [(27, 0), (93, 12), (110, 37), (101, 2)]:
+        fooled = fool(model, unit, decoy)
+        images = {"original": fv.render(model, "conv4", [unit], **kw), "fooled": fv.render(fooled, "conv4", [unit], **kw),
+                  "decoy": fv.render(model, "conv3", [decoy], **kw)}
+        r = check(model, fooled, unit, decoy, images)
+        assert r.max_output_difference < 1e-9, r
+        assert 0.9 <= r.decoy_after / r.decoy_own <= 1.25 and r.unit_after / r.unit_before <= 0.05, (unit, decoy, r)
