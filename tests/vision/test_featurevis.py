@@ -258,13 +258,13 @@ def dataset_max(model, n=2048, start=10_000_000) -> torch.Tensor:
     return best
 
 
-def claims(model, units, steps):
+def claims(model, units, steps, scenes=2048):
     """What the lesson states, measured on `units`: self-strongest, vs-dataset ratios, high-frequency shares."""
     images = fv.render(model, "conv4", units, steps=steps)
     with torch.no_grad():
         acts = model.features(images)["conv4"]  # (n, 128, 8, 8)
     idx = torch.arange(len(units))
-    best = dataset_max(model)
+    best = dataset_max(model, n=scenes)
     pixel = fv.render(model, "conv4", units, steps=steps, param="pixel", decorrelate=False, transforms="none")
     pixel_t = fv.render(model, "conv4", units, steps=steps, param="pixel", decorrelate=False)
     with torch.no_grad():
@@ -279,7 +279,7 @@ def claims(model, units, steps):
 
 def test_claims_small(model):
     """Three curve detectors, 96 steps: the same effects as the lesson's full measurement (below, -m slow)."""
-    c = claims(model, [22, 68, 101], steps=96)
+    c = claims(model, [22, 68, 101], steps=96, scenes=512)
     assert sum(c["self_strongest"]) >= 2, c
     assert max(c["vs_dataset"]) > 1.0, c
     assert min(c["hf_pixel"]) > 0.5 and max(c["hf_pixel_transforms"]) < 0.45 and max(c["hf_fft"]) < 0.15, c
