@@ -12,6 +12,14 @@
     course.vision.fooling     a unit whose visualisation shows a decoy while the outputs stay exact (lesson 01)
     course.vision.surgery     SceneNet copies with extra silent units (`widen`), rebuilding from a state dict
     course.vision.hookguard   a SceneNet that refuses to run with hooks left on it (lesson 01's checks)
+    course.vision.frequency   grating, texture and high-low boundary sweeps, tuning curves, response maps (lesson 03)
+    course.vision.expanded    expanded weights: the linear path through a stack of convs, ReLUs as the identity
+    course.vision.nmf         non-negative matrix factorisation by multiplicative updates
+    course.vision.highlow     the high-low family's expanded weights factorised into HF and LF factors
+    course.vision.frequency_plots  lesson 03's figures
+    course.vision.circuits    interventions: ablate units with hooks that never outlive the call, per-class recall
+    course.vision.lenses      lesson 00's experiments (attribution, the sanity cascade, probes, ablation) on scenenet
+    course.vision.lens_plots  lesson 00's figures
     course.vision.inception   lucent's InceptionV1 on [0, 1] inputs (ImageNet weights when cached or online)
     course.vision.cifar       torchvision's CIFAR-10, for those who have it
 
