@@ -270,7 +270,8 @@ def claims(model, units, steps, scenes=2048):
     with torch.no_grad():
         pixel_acts = model.features(pixel)["conv4"].mean((2, 3))[idx, units]
     return {"self_strongest": (acts.mean((2, 3)).argmax(1) == torch.tensor(units)).tolist(),
-            "strongest": acts.mean((2, 3)).argmax(1).tolist(), "grey": (pixel.flatten(1).std(1) < 1e-3).tolist(),
+            "strongest": acts.mean((2, 3)).argmax(1).tolist(),
+            "grey": (pixel.flatten(1).std(1) < 0.01).tolist(),  # never left the start (sd 0.01 before the sigmoid)
             "pixel_over_fft": (pixel_acts / acts.mean((2, 3))[idx, units]).tolist(),
             "vs_dataset": (acts.amax((2, 3))[idx, units] / best[units]).tolist(),
             "hf_pixel": high_frequency_share(pixel).tolist(), "hf_pixel_transforms": high_frequency_share(pixel_t).tolist(),
