@@ -107,8 +107,9 @@ def test_page_opens_in_a_browser(tmp_path):
     port, log = b.free_port(), tmp_path / "server.log"
     env = dict(os.environ, COURSE_LESSONS_DIR=str(REPO_ROOT / "lessons"), COURSE_WORKSPACE=str(tmp_path / "ws"),
                STREAMLIT_BROWSER_GATHER_USAGE_STATS="false")
-    cmd = [sys.executable, "-m", "streamlit", "run", str(b.APP), "--server.headless", "true", "--server.fileWatcherType",
-           "none", "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"]
+    cmd = [sys.executable, "-m", "streamlit", "run", str(b.APP), "--server.headless", "true",
+           "--server.fileWatcherType", "none", "--server.port", str(port), "--server.address", "127.0.0.1",
+           "--browser.gatherUsageStats", "false"]
     with open(log, "w") as out:
         server = subprocess.Popen(cmd, cwd=tmp_path, env=env, stdout=out, stderr=subprocess.STDOUT,
                                   start_new_session=True)

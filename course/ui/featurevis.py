@@ -166,7 +166,8 @@ def png_bytes(fig) -> bytes:
 
 
 def row(images, titles: list[str]):
-    """Images (a list or a batch; sizes may differ) side by side, 2.4 inches each (at most 10 in a row stay legible at 1,400 px), 12-point titles."""
+    """Images (a list or a batch; sizes may differ) side by side, 2.4 inches each (up to 10 in a row stay legible
+    at 1,400 px), 11-12-point titles."""
     import matplotlib.pyplot as plt
 
     n = len(images)
@@ -220,7 +221,8 @@ def studio() -> None:
     st.caption(f"{n} image{'s' * (n != 1)} of {size} px in one batched optimisation"
                + (" (the whole layer takes a minute or more on a laptop CPU)" if whole else ""))
     if st.button("Render", type="primary", key="fv_render"):
-        st.session_state["fv_result"] = settings, cached_compute(render_grid, *settings, label="Optimising the images...")
+        st.session_state["fv_result"] = settings, cached_compute(render_grid, *settings,
+                                                                  label="Optimising the images...")
     if "fv_result" not in st.session_state:
         st.caption("Set the controls and press Render.")
         return
@@ -267,7 +269,8 @@ def compare_section() -> None:
                                                                label="Three optimisations...")
     if "fv_compare_result" in st.session_state:
         out = st.session_state["fv_compare_result"]
-        titles = [f"{t}\nhigh-freq {h:.0%}, activation {a:.2f}" for t, h, a in zip(out["titles"], out["hf"], out["acts"])]
+        titles = [f"{t}\nhigh-freq {h:.0%}, activation {a:.2f}"
+                  for t, h, a in zip(out["titles"], out["hf"], out["acts"])]
         st.pyplot(row(out["images"], titles), width="stretch")
 
 
@@ -290,4 +293,5 @@ def fooled_section() -> None:
                   width="stretch")
         st.caption(f"Largest change of any class score on {r['scenes']} scenes: {r['max_output_difference']:.1g}. "
                    f"The fooled picture excites the decoy {r['decoy_after'] / max(r['decoy_own'], 1e-9):.0%} as much "
-                   f"as its own picture does, and the original unit {r['unit_after'] / max(r['unit_before'], 1e-9):.0%}.")
+                   f"as its own picture does, and the original unit "
+                   f"{r['unit_after'] / max(r['unit_before'], 1e-9):.0%}.")

@@ -223,7 +223,8 @@ def check_request(model: nn.Module, layer: str, units: Sequence[int], size: int)
     names = layer_names(model)
     if layer not in dict(model.named_modules()) or not layer:
         raise UsageError(f"{type(model).__name__} has no layer {layer!r}. Its layers: {', '.join(names)}. "
-                         "Name one of them, e.g. render(model, 'conv4', [93]) or `course featurevis scenenet conv4 93`.")
+                         "Name one of them, e.g. render(model, 'conv4', [93]) or "
+                         "`course featurevis scenenet conv4 93`.")
     width = layer_width(model, layer)
     bad = [u for u in units if not 0 <= int(u) < width]
     if bad or not units:
@@ -328,6 +329,7 @@ def _optimise(model, layer, units, init, steps, param, decorrelate, transforms, 
             opt.step()
             if progress is not None:
                 done = (chunk[0] * steps + step + 1) / (chunk[1] * steps)
-                progress(done, f"step {step + 1}/{steps}" + (f", batch {chunk[0] + 1}/{chunk[1]}" if chunk[1] > 1 else ""))
+                where = f", batch {chunk[0] + 1}/{chunk[1]}" if chunk[1] > 1 else ""
+                progress(done, f"step {step + 1}/{steps}{where}")
     with torch.no_grad():
         return image_f().detach().float().cpu()

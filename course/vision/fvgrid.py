@@ -108,8 +108,10 @@ def command(model_name: str, layer: str, units: str | None, out: str = "grid.png
     notes = [str(w.message) for w in caught if issubclass(w.category, UserWarning)]
     what = "negative " if negative else ""
     path = save_grid(images, [f"{layer}:{u}" for u in chosen], out,
-                     title=f"{model_name} {layer}: {what}feature visualisations ({steps} steps, {size} px, seed {seed})")
+                     title=f"{model_name} {layer}: {what}feature visualisations ({steps} steps, {size} px, "
+                           f"seed {seed})")
     lines = [f"course: {note}" for note in notes]
-    lines.append(f"Wrote {path} ({len(chosen)} unit{'s' * (len(chosen) != 1)} of {model_name} {layer}, {size} px, {steps} steps, "
+    plural = "s" * (len(chosen) != 1)
+    lines.append(f"Wrote {path} ({len(chosen)} unit{plural} of {model_name} {layer}, {size} px, {steps} steps, "
                  f"{time.perf_counter() - t0:.1f} s).")
     return "\n".join(lines)

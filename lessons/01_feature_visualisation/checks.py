@@ -108,6 +108,10 @@ def _scale_rotate(g):
             "scale": float(torch.rand((), generator=g)) * 0.3 + 1.15, "angle": angle}
 
 
+def _turned(inputs, scale, angle):
+    return solutions.scale_rotate(inputs["images"], scale, angle)
+
+
 # ------------------------------------------------------------------------------------------ 6-7. objectives
 
 
@@ -205,7 +209,8 @@ def _fooled_scores(fooled, digest: str, unit: int, decoy: int) -> tuple[float, f
 
     if (digest, unit, decoy) not in _FOOLED:
         image = render(fooled, "conv4", [unit], **FOOL)[0]
-        _FOOLED[(digest, unit, decoy)] = (_unit_activation(image, "conv3", decoy), _unit_activation(image, "conv4", unit))
+        _FOOLED[(digest, unit, decoy)] = (_unit_activation(image, "conv3", decoy),
+                                          _unit_activation(image, "conv4", unit))
     return _FOOLED[(digest, unit, decoy)]
 
 
@@ -242,7 +247,8 @@ def _judge_fool(got, inputs, expected) -> Verdict:
     shown_decoy, shown_unit = _fooled_scores(fooled, digest, unit, decoy)
     own_decoy, own_unit = _own_visualisation("conv3", decoy), _own_visualisation("conv4", unit)
     detail = (f"the new visualisation of conv4:{unit} excites conv3:{decoy} {shown_decoy / own_decoy:.0%} as much as "
-              f"its own visualisation does, and the original conv4:{unit} {shown_unit / own_unit:.0%} as much as its own")
+              f"its own visualisation does, and the original conv4:{unit} {shown_unit / own_unit:.0%} as much as "
+              "its own")
     if shown_decoy < 0.5 * own_decoy:
         return Verdict(False, f"outputs unchanged, but {detail}: the picture should show the decoy (>= 50%)")
     if shown_unit > 0.3 * own_unit:
@@ -271,7 +277,8 @@ CHECKS = [
                       "1 / max(f, 1 / max(height, width)) ** decay_power before transforming."),
                  Hint(lambda got, exp, inp: _close(got, _fft_variant(inp, magic=1.0)),
                       "Off by a factor 4: divide by Lucid's magic constant 4."),
-                 Hint(lambda got, exp, inp: any(_close(got, _fft_variant(inp, norm=n)) for n in ("backward", "forward")),
+                 Hint(lambda got, exp, inp: any(_close(got, _fft_variant(inp, norm=n))
+                                                for n in ("backward", "forward")),
                       "Use norm=\"ortho\" in the inverse FFT (the scale of the image depends on it).")]),
     Check("to_valid_rgb", points=1, inputs=_rgb, tol=Tol(1e-5, 1e-6), title="3a. to_valid_rgb, decorrelated",
           hints=[Hint(lambda got, exp, inp: _close(got, _rgb_variant(inp, transpose=True)),
@@ -287,10 +294,10 @@ CHECKS = [
     *[Check("jitter", points=0.5, inputs=lambda g, n=n: _jitter(g, n), title=f"4{t}. jitter, {n} < 0",
             hints=JITTER_HINTS) for t, n in (("a", "dx"), ("b", "dy"))],
     Check("scale_rotate", points=2, inputs=_scale_rotate, tol=Tol(1e-4, 1e-4), title="5. scale_rotate",
-          hints=[Hint(lambda got, exp, inp: _close(got, solutions.scale_rotate(inp["images"], inp["scale"], -inp["angle"]), 1e-3),
+          hints=[Hint(lambda got, exp, inp: _close(got, _turned(inp, inp["scale"], -inp["angle"]), 1e-3),
                       "It turns the wrong way: positive angles turn the picture counter-clockwise as displayed "
                       "(y points down, so flip the sign of sin)."),
-                 Hint(lambda got, exp, inp: _close(got, solutions.scale_rotate(inp["images"], 1 / inp["scale"], inp["angle"]), 1e-3),
+                 Hint(lambda got, exp, inp: _close(got, _turned(inp, 1 / inp["scale"], inp["angle"]), 1e-3),
                       "It zooms the wrong way: scale > 1 should make things bigger (the grid samples the input "
                       "at positions divided by scale)."),
                  Hint(lambda got, exp, inp: isinstance(got, torch.Tensor) and got.shape == exp.shape
@@ -311,7 +318,8 @@ CHECKS = [
                       "The Gram matrix is over channels (C x C), not positions.")]),
     Check("visualise", points=3, inputs=_visualise_inputs, reference=_visualise_reference, judge=_judge_visualise,
           timeout=120, title="8. visualise: reaches the reference's activation",
-          hints=[Hint(_lowered, "Your picture switches the unit off: Adam minimises, so minimise MINUS the objective.")]),
+          hints=[Hint(_lowered, "Your picture switches the unit off: Adam minimises, so minimise MINUS the "
+                                "objective.")]),
     Check("fool", points=3, inputs=_fool_inputs, reference=False, judge=_judge_fool, timeout=60,
           title="9. fool: outputs unchanged, the picture shows the decoy"),
 ]

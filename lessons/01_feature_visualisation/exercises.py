@@ -54,7 +54,7 @@ def fft_image(spectrum: Tensor, height: int, width: int, decay_power: float = 1.
     torch.fft.rfftfreq(width)); then the inverse real FFT with norm="ortho" gives (B, C, height, width), which
     is divided by 4 (Lucid's "magic" constant). Returns that, before any colour transform or sigmoid.
     """
-    # Hint: build f with torch.fft.fftfreq(height)[:, None] and rfftfreq(width)[None, :]; torch.view_as_complex, then torch.fft.irfft2(..., s=(height, width), norm="ortho")
+    # Hint: f from fftfreq(height)[:, None] and rfftfreq(width)[None, :]; view_as_complex, irfft2 "ortho"
     raise NotImplementedError("fft_image: your code here")
 
 
@@ -87,7 +87,7 @@ def scale_rotate(images: Tensor, scale: float, angle: float) -> Tensor:
     normalised coordinates are x_n = 2 x / (W - 1) - 1 and y_n = 2 y / (H - 1) - 1): theta maps output to
     input in those coordinates, so mind the aspect ratio of non-square images.
     """
-    # Hint: in pixels (relative to c) the input point is ((cos u - sin v) / s, (sin u + cos v) / s); divide by the half-sizes a = (W-1)/2, b = (H-1)/2 to normalise
+    # Hint: output (u, v) from c samples ((cos u - sin v) / s, (sin u + cos v) / s); then divide by a, b
     raise NotImplementedError("scale_rotate: your code here")
 
 
@@ -109,7 +109,7 @@ def diversity(activations: Tensor) -> Tensor:
     norm; the result is minus the sum over pairs i != j of <G_i, G_j> (the elementwise product, summed), divided
     by B. Adding weight * diversity to a loss that is minimised pushes the images apart.
     """
-    # Hint: flat = activations.flatten(2); grams = flat @ flat.transpose(1, 2); then F.normalize over dims (1, 2)
+    # Hint: flat = activations.flatten(2); grams = flat @ flat.transpose(1, 2); unit norm per image
     raise NotImplementedError("diversity: your code here")
 
 
@@ -144,5 +144,5 @@ def fool(model: nn.Module, unit: int, decoy: int, gain: float = 10.0) -> nn.Modu
     Nothing downstream reads `unit` any more, so the network computes what it did; but "conv4:unit" now fires
     for, and is visualised as, the decoy's pattern. Don't change `model`.
     """
-    # Hint: work on wide = widen(model, ...) under torch.no_grad(); conv weights live in wide.convN.conv.weight (out, in, k, k)
+    # Hint: edit wide = widen(model, ...) under torch.no_grad(); wide.convN.conv.weight is (out, in, k, k)
     raise NotImplementedError("fool: your code here")

@@ -54,7 +54,7 @@ def fft_image(spectrum: Tensor, height: int, width: int, decay_power: float = 1.
     torch.fft.rfftfreq(width)); then the inverse real FFT with norm="ortho" gives (B, C, height, width), which
     is divided by 4 (Lucid's "magic" constant). Returns that, before any colour transform or sigmoid.
     """
-    # BEGIN SOLUTION hint: build f with torch.fft.fftfreq(height)[:, None] and rfftfreq(width)[None, :]; torch.view_as_complex, then torch.fft.irfft2(..., s=(height, width), norm="ortho")
+    # BEGIN SOLUTION hint: f from fftfreq(height)[:, None] and rfftfreq(width)[None, :]; view_as_complex, irfft2 "ortho"
     fy = torch.fft.fftfreq(height)[:, None]
     fx = torch.fft.rfftfreq(width)[None, :]
     freq = torch.sqrt(fx * fx + fy * fy)
@@ -101,7 +101,7 @@ def scale_rotate(images: Tensor, scale: float, angle: float) -> Tensor:
     normalised coordinates are x_n = 2 x / (W - 1) - 1 and y_n = 2 y / (H - 1) - 1): theta maps output to
     input in those coordinates, so mind the aspect ratio of non-square images.
     """
-    # BEGIN SOLUTION hint: in pixels (relative to c) the input point is ((cos u - sin v) / s, (sin u + cos v) / s); divide by the half-sizes a = (W-1)/2, b = (H-1)/2 to normalise
+    # BEGIN SOLUTION hint: output (u, v) from c samples ((cos u - sin v) / s, (sin u + cos v) / s); then divide by a, b
     B, C, H, W = images.shape
     a, b = (W - 1) / 2, (H - 1) / 2
     cos, sin = math.cos(math.radians(angle)), math.sin(math.radians(angle))
@@ -138,7 +138,7 @@ def diversity(activations: Tensor) -> Tensor:
     norm; the result is minus the sum over pairs i != j of <G_i, G_j> (the elementwise product, summed), divided
     by B. Adding weight * diversity to a loss that is minimised pushes the images apart.
     """
-    # BEGIN SOLUTION hint: flat = activations.flatten(2); grams = flat @ flat.transpose(1, 2); then F.normalize over dims (1, 2)
+    # BEGIN SOLUTION hint: flat = activations.flatten(2); grams = flat @ flat.transpose(1, 2); unit norm per image
     B = activations.shape[0]
     flat = activations.flatten(2)  # (B, C, H*W)
     grams = flat @ flat.transpose(1, 2)  # (B, C, C)
@@ -192,7 +192,7 @@ def fool(model: nn.Module, unit: int, decoy: int, gain: float = 10.0) -> nn.Modu
     Nothing downstream reads `unit` any more, so the network computes what it did; but "conv4:unit" now fires
     for, and is visualised as, the decoy's pattern. Don't change `model`.
     """
-    # BEGIN SOLUTION hint: work on wide = widen(model, ...) under torch.no_grad(); conv weights live in wide.convN.conv.weight (out, in, k, k)
+    # BEGIN SOLUTION hint: edit wide = widen(model, ...) under torch.no_grad(); wide.convN.conv.weight is (out, in, k, k)
     wide = widen(model, (0, 0, 0, 1, 0))
     n = model.conv4.conv.weight.shape[0]
     with torch.no_grad():

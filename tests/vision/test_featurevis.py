@@ -274,7 +274,8 @@ def claims(model, units, steps, scenes=2048):
             "grey": (pixel.flatten(1).std(1) < 0.01).tolist(),  # never left the start (sd 0.01 before the sigmoid)
             "pixel_over_fft": (pixel_acts / acts.mean((2, 3))[idx, units]).tolist(),
             "vs_dataset": (acts.amax((2, 3))[idx, units] / best[units]).tolist(),
-            "hf_pixel": high_frequency_share(pixel).tolist(), "hf_pixel_transforms": high_frequency_share(pixel_t).tolist(),
+            "hf_pixel": high_frequency_share(pixel).tolist(),
+            "hf_pixel_transforms": high_frequency_share(pixel_t).tolist(),
             "hf_fft": high_frequency_share(images).tolist()}
 
 
@@ -312,7 +313,8 @@ def test_fooled_units_in_the_readme(model):
     kw = dict(steps=48, size=48, seed=3)
     for unit, decoy in [(27, 0), (93, 12), (110, 37), (101, 2)]:
         fooled = fool(model, unit, decoy)
-        images = {"original": fv.render(model, "conv4", [unit], **kw), "fooled": fv.render(fooled, "conv4", [unit], **kw),
+        images = {"original": fv.render(model, "conv4", [unit], **kw),
+                  "fooled": fv.render(fooled, "conv4", [unit], **kw),
                   "decoy": fv.render(model, "conv3", [decoy], **kw)}
         r = check(model, fooled, unit, decoy, images)
         assert r.max_output_difference < 1e-9, r
