@@ -31,9 +31,13 @@ def geometry(W: torch.Tensor, feature_probability: torch.Tensor | None = None, m
     if W.shape[1] != 2:
         raise ValueError("the geometry plot needs n_hidden == 2; use wtw_and_bias instead")
     idx = _select(W.shape[0], max_instances)
-    fig, axes = plt.subplots(1, len(idx), figsize=(2.2 * len(idx), 2.4), squeeze=False)
+    cols = min(len(idx), 4)
+    rows = (len(idx) + cols - 1) // cols
+    fig, axes = plt.subplots(rows, cols, figsize=(2.6 * cols, 2.7 * rows), squeeze=False)
+    for ax in axes.flat[len(idx):]:
+        ax.set_visible(False)
     colors = plt.cm.viridis(torch.linspace(0, 0.9, W.shape[2]).numpy())
-    for ax, i in zip(axes[0], idx):
+    for ax, i in zip(axes.flat, idx):
         for f in range(W.shape[2]):
             x, y = W[i, 0, f].item(), W[i, 1, f].item()
             ax.plot([0, x], [0, y], color=colors[f], lw=2)
@@ -41,7 +45,7 @@ def geometry(W: torch.Tensor, feature_probability: torch.Tensor | None = None, m
         lim = max(1.3, W[i].abs().max().item() * 1.15)
         ax.set(xlim=(-lim, lim), ylim=(-lim, lim), aspect="equal", xticks=[], yticks=[])
         if feature_probability is not None:
-            ax.set_title(f"p = {float(feature_probability[i]):.3g}", fontsize=9)
+            ax.set_title(f"p = {float(feature_probability[i]):.3g}", fontsize=11)
     fig.tight_layout()
     return fig
 
@@ -52,32 +56,33 @@ def wtw_and_bias(W: torch.Tensor, b: torch.Tensor, feature_probability: torch.Te
     W, b = W.detach().cpu(), b.detach().cpu()
     idx = _select(W.shape[0], max_instances)
     G = A.wtw(W)
-    fig, axes = plt.subplots(2, len(idx), figsize=(2.2 * len(idx), 3.2), squeeze=False,
+    fig, axes = plt.subplots(2, len(idx), figsize=(max(2.0 * len(idx), 6.0) + 0.8, 3.6), squeeze=False,
                              gridspec_kw={"height_ratios": [W.shape[2], 1.5]})
     for col, i in enumerate(idx):
-        axes[0, col].imshow(G[i].numpy(), cmap="RdBu_r", vmin=-1, vmax=1)
+        image = axes[0, col].imshow(G[i].numpy(), cmap="RdBu_r", vmin=-1, vmax=1)
         axes[1, col].imshow(b[i][None].numpy(), cmap="RdBu_r", vmin=-1, vmax=1, aspect="auto")
         for ax in axes[:, col]:
             ax.set(xticks=[], yticks=[])
         if feature_probability is not None:
-            axes[0, col].set_title(f"p = {float(feature_probability[i]):.3g}", fontsize=9)
-    axes[0, 0].set_ylabel("WᵀW")
-    axes[1, 0].set_ylabel("b")
+            axes[0, col].set_title(f"p = {float(feature_probability[i]):.3g}", fontsize=11)
+    axes[0, 0].set_ylabel("WᵀW", fontsize=11)
+    axes[1, 0].set_ylabel("b", fontsize=11)
     fig.tight_layout()
+    fig.colorbar(image, ax=axes.ravel().tolist(), shrink=0.8, pad=0.02, label="value (red +, blue -)")
     return fig
 
 
 def phase(pd: PhaseDiagram):
     """The phase of each (relative importance, density) model, on log axes."""
     cmap = ListedColormap(["#4c72b0", "#dd8452", "#55a868", "#bbbbbb"])
-    fig, ax = plt.subplots(figsize=(4.6, 3.6))
+    fig, ax = plt.subplots(figsize=(9, 4.6))
     d, r = pd.density.log10(), pd.relative_importance.log10()
     ax.imshow(pd.phase.numpy(), origin="lower", cmap=cmap, vmin=-0.5, vmax=3.5, aspect="auto",
               extent=[d[0].item(), d[-1].item(), r[0].item(), r[-1].item()])
     ax.set_xlabel("feature density (log10)")
     ax.set_ylabel("relative importance of feature 2 (log10)")
     handles = [plt.Rectangle((0, 0), 1, 1, color=cmap(i)) for i in range(3)]
-    ax.legend(handles, PHASES[:3], loc="upper left", fontsize=8, framealpha=0.9)
+    ax.legend(handles, PHASES[:3], loc="upper left", bbox_to_anchor=(1.02, 1), fontsize=10, framealpha=0.9)
     fig.tight_layout()
     return fig
 
@@ -87,7 +92,7 @@ def dimensionality(W: torch.Tensor, feature_probability: torch.Tensor):
     W = W.detach().cpu()
     D, rep = A.feature_dimensionality(W), A.represented(W)
     x = (1 / feature_probability.detach().cpu()).float()
-    fig, ax = plt.subplots(figsize=(5, 3.4))
+    fig, ax = plt.subplots(figsize=(9, 4))
     for value in A.STICKY_FRACTIONS.values():
         ax.axhline(value, color="#cccccc", ls="--", lw=0.8)
     for i in range(W.shape[0]):
@@ -96,6 +101,6 @@ def dimensionality(W: torch.Tensor, feature_probability: torch.Tensor):
     ax.plot(x.numpy(), A.dimensions_per_feature(W).numpy(), color="black", lw=1.5, label="D*")
     ax.set_xscale("log")
     ax.set(xlabel="1 / feature probability", ylabel="dimensionality", ylim=(0, 1.1))
-    ax.legend(loc="upper right", fontsize=8)
+    ax.legend(loc="upper right", fontsize=10)
     fig.tight_layout()
     return fig

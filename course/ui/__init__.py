@@ -6,6 +6,7 @@
     readme(lesson), header(lesson)      pieces for lessons that lay out their own page
     friendly_errors()                   show CourseError as st.error, never a raw traceback
     shared_resource                     st.cache_resource for read-only models shared by all sessions
+    cached_compute(fn, *args)           slow work computed once per arguments for all sessions, progress bar on a miss
     lesson_exercises(lesson)            a lesson's exercises and points, cached until its files change
     discover()                          every readable lesson, and why others could not be read
 
@@ -16,6 +17,10 @@ A lesson with its own interactive page ships `apps/lesson_pages/<slug>.py` (e.g.
     ui.lesson_page("05", interactive=explore)    # explore(lesson) draws the widgets and plots
 
 and loads its models through `@ui.shared_resource` (read-only, never leave hooks on them; see `resources`).
+Slow computations go through `ui.cached_compute(fn, *settings, label=...)` (see `compute`): never call a
+Streamlit element inside an `st.cache_data`/`st.cache_resource` function. Its test presses every button twice
+in two sessions with `course.ui.testing.press_every_button(page)`, which also checks every figure is legible
+at 1,400 px wide (`course.ui.figures`).
 
 Why here and not in apps/: the logic is importable and testable like the rest of the package. The package
 never imports from `apps/`. Streamlit is imported only when one of these names is first used, so
@@ -35,6 +40,7 @@ _EXPORTS = {
     "header": "course.ui.lesson",
     "friendly_errors": "course.ui.errors",
     "shared_resource": "course.ui.resources",
+    "cached_compute": "course.ui.compute",
     "lesson_exercises": "course.ui.resources",
     "hooks_left": "course.ui.resources",
     "discover": "course.ui.data",

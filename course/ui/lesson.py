@@ -1,7 +1,7 @@
-"""A lesson's page: its README beside the interactive part, which ends with "Check my work".
+"""A lesson's page: tabs for its README, its interactive part, and the exercises with "Check my work".
 
-    lesson_page("05")                         the generic page: README | exercises + Check my work
-    lesson_page("05", interactive=explore)    a lesson's own page: README | explore(lesson), then the same panel
+    lesson_page("05")                         the generic page: Lesson | Exercises · Check my work
+    lesson_page("05", interactive=explore)    a lesson's own page: Lesson | Explore (explore(lesson)) | Exercises
 
 `check_panel(lesson)` grades the learner's workspace copy (`<workspace>/<slug>.py`, made by `course start NN`)
 with the sandboxed `Grader`, shows a progress bar as checks finish, then the results with messages and hints,
@@ -28,18 +28,24 @@ Interactive = Callable[[Lesson], None]
 
 
 def lesson_page(lesson_id: str, interactive: Interactive | None = None) -> None:
-    """Render lesson `lesson_id`'s page: title, README on the left, `interactive` and the check panel on the right."""
+    """Render lesson `lesson_id`'s page: its title, then tabs for the text, `interactive` (if given) and the exercises.
+
+    Tabs, not columns: each part gets the page's full width (code blocks unclipped, figures legible at 1,400 px),
+    and the selected tab survives reruns (the tabs have a key), so pressing a button in one keeps you there.
+    """
     with friendly_errors(f"lesson {lesson_id}"):
         lesson = find_lesson(lesson_id)
         header(lesson)
-        left, right = st.columns([1, 1], gap="large")
-        with left:
+        names = ["📖 Lesson"] + (["🧪 Explore"] if interactive is not None else []) + ["✅ Exercises · Check my work"]
+        tabs = st.tabs(names, key=f"tabs-{lesson.id}")
+        with tabs[0]:
             with friendly_errors(f"lesson {lesson.id}'s text"):
                 readme(lesson)
-        with right:
-            if interactive is not None:
+        if interactive is not None:
+            with tabs[1]:
                 with friendly_errors(f"lesson {lesson.id}'s interactive part"):
                     interactive(lesson)
+        with tabs[-1]:
             with friendly_errors(f"lesson {lesson.id}'s exercises"):
                 check_panel(lesson)
 
@@ -119,8 +125,10 @@ def show_result(lesson: Lesson, result, note: str = "") -> None:
     if note:
         st.caption(note)
     st.dataframe(result_rows(result), hide_index=True, width="stretch", column_config={
-        "#": st.column_config.NumberColumn("#", width="small"), "check": "Check", "result": "Result",
-        "points": "Points", "details": st.column_config.TextColumn("Details", width="large")})
+        "#": st.column_config.NumberColumn("#", width="small"), "check": st.column_config.TextColumn("Check", width="medium"),
+        "result": st.column_config.TextColumn("Result", width="medium"),
+        "points": st.column_config.TextColumn("Points", width="small"),
+        "details": st.column_config.TextColumn("Details", width="large")})
     if not result.error:
         for c in result.checks:
             if c.passed:
