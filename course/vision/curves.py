@@ -16,6 +16,8 @@ faces (`course.vision.stimuli.curve`). Polarity index 0 is a dark arc on a light
     selectivity                             best curve / best endless line, and / best straight segment
     curve_tests, find_family                the census's stated tests for a curve detector, per unit / per layer
     widest_gap                              the widest empty arc the family leaves round the circle
+    dataset_examples(model, layer, scenes)  every unit's k best held-out scenes (one pass over the scenes)
+    example_shapes(scenes, where)           which shape's rim passes nearest each example's centre
     measure_family(model, layer)            all of the above for a layer's family: a `Family` of `FamilyMember`s
 
 The detector census (`course.vision.census`) calls `curve_tests`, `preferred_orientation` and `widest_gap`
@@ -369,3 +371,50 @@ def measure_family(model: nn.Module, layer: str, size=(64, 64), probes: Probes |
         radius_range=radius_tolerance(rt[k], sweep.radius_range)) for k, u in enumerate(units)]
     members.sort(key=lambda m: m.orientation)
     return Family(layer, len(r["curve"]), members, sweep, tuning, centre)
+
+
+def dataset_examples(model: nn.Module, layer: str, scenes, n: int = 1024, k: int = 9, start: int = 10_000_000,
+                     batch: int = 128, progress=None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Every unit's `k` best scenes among `start .. start + n` (each scene's best position; one pass for all units).
+
+    -> (values (C, k), where (C, k, 3) int64 rows [scene index, map row, map column]), best first.
+    `progress(fraction)` is called after each batch. `course.vision.examples.patch` cuts the patches.
+    """
+    device = next(model.parameters()).device
+    best, pos = [], []
+    for first in range(start, start + n, batch):
+        x, _ = scenes.batch(range(first, min(start + n, first + batch)), device)
+        act = activations(model, x, [layer], batch)[layer].float().cpu()  # (B, C, h, w)
+        value, flat = act.flatten(2).max(2)  # (B, C): each scene's best position per unit
+        best.append(value)
+        pos.append(flat)
+        if progress:
+            progress(min(1.0, (first - start + batch) / n))
+    w = act.shape[-1]
+    best, pos = torch.cat(best).T, torch.cat(pos).T  # (C, n)
+    values, idx = best.topk(min(k, n), 1)  # (C, k)
+    flat = pos.gather(1, idx)
+    return values, torch.stack([idx + start, flat // w, flat % w], 2)
+
+
+def example_shapes(scenes, where: torch.Tensor, stride: int = 8, within: float = 6.0) -> list[str | None]:
+    """For each example [scene, row, col], the shape whose outline passes nearest the unit's centre pixel
+    (stride * row + stride / 2, the same in x), as "outlined disc", "filled square", ...; None when no shape's
+    rim comes within `within` pixels. Occlusion is ignored (a rim under another shape still counts)."""
+    from course.vision.scenes import CLASSES, signed_distance
+
+    size = scenes.config.size
+    grid = torch.arange(size, dtype=torch.float32) + 0.5
+    ys, xs = torch.meshgrid(grid, grid, indexing="ij")
+    out: list[str | None] = []
+    for scene, row, col in where.tolist():
+        d = scenes._draw(int(scene))
+        sd = signed_distance({k: v.unsqueeze(0) for k, v in d.items()}, grid)[0].abs()  # (K, S, S)
+        dist = torch.sqrt((ys - (stride * row + stride / 2)) ** 2 + (xs - (stride * col + stride / 2)) ** 2)
+        # the distance from the centre to the nearest pixel on each shape's rim (within 1 px of its outline)
+        gap = torch.where(sd <= 1.0, dist, torch.inf).flatten(1).amin(1)  # (K,)
+        gap[d["kind"] == 0] = torch.inf
+        j = int(gap.argmin())
+        out.append(None if float(gap[j]) > within else
+                   f"{'outlined' if bool(d['outline'][j]) else 'filled'} {CLASSES[int(d['kind'][j])]}")
+    return out
