@@ -4,7 +4,8 @@ and dataset examples, an arc you shape with sliders, and the census of every lay
 `explore(lesson)` draws it all. Slow work goes through `course.ui.cached_compute` (computed once for every
 session, with a progress bar on a miss): the family's measurements (`course.vision.curves.measure_family`,
 a few seconds), a unit's radius tuning, the dataset examples of every conv4 unit (one scan of 1,024 held-out
-scenes), and the census. Each computation loads its own copy of the model (1 MB, a few milliseconds), so no
+scenes), and the census. The three slowest run in a background thread (`_in_background`), so a learner who
+leaves mid-way doesn't throw the work away for the next. Each computation loads its own copy of the model (1 MB, a few milliseconds), so no
 hook ever touches the shared one; the live slider response uses the shared model's `features`, which needs
 no hooks.
 """
@@ -12,6 +13,7 @@ no hooks.
 from __future__ import annotations
 
 import dataclasses
+import threading
 
 import streamlit as st
 import torch
@@ -23,6 +25,8 @@ from course.ui.resources import shared_resource
 MODEL, LAYER = "scenenet", "conv4"
 DPI = 110  # figures are 14-15 inches wide: 1,500+ px, sharp at the page's ~1,300 px (st.pyplot's 200 is 2x slower)
 N_SCENES, K_EXAMPLES, PATCH = 1024, 9, 40  # dataset examples: scenes scanned, examples kept, patch size (px)
+_jobs: dict = {}  # slow computations under way, shared by every session (see _in_background)
+_jobs_lock = threading.Lock()
 
 
 @shared_resource
@@ -41,8 +45,44 @@ def _private(name: str):
 # ------------------------------------------------------------------------------------------ cached computations
 
 
+def _in_background(fn, *args, progress=None):
+    """`fn(*args, progress=...)` in a thread shared by every session, waited for here while `progress` shows how far
+    it got. When a session goes away mid-way (Streamlit stops its script at its next progress update), only the
+    waiting stops: the work goes on, and the next session to ask collects the result instead of starting again
+    (the first class of the day shouldn't pay twice, nor a browser that gave up)."""
+    key = (fn.__module__, fn.__qualname__, args)
+    with _jobs_lock:
+        job = _jobs.get(key)
+        if job is None:
+            job = _jobs[key] = {"fraction": 0.0, "text": None, "result": None, "error": None,
+                                "done": threading.Event()}
+
+            def run() -> None:
+                try:
+                    job["result"] = fn(*args, progress=lambda f, text=None: job.update(fraction=f, text=text))
+                except BaseException as e:  # handed to whoever waits
+                    job["error"] = e
+                finally:
+                    job["done"].set()
+
+            threading.Thread(target=run, daemon=True, name=f"curve-lab {fn.__name__}").start()
+    while not job["done"].wait(0.25):
+        if progress:
+            progress(job["fraction"], job["text"])
+    with _jobs_lock:
+        if _jobs.get(key) is job:
+            del _jobs[key]  # the caller (cached_compute) keeps the result from here on
+    if job["error"] is not None:
+        raise job["error"]
+    return job["result"]
+
+
 def family_record(name: str = MODEL, layer: str = LAYER, progress=None) -> dict:
     """The family's measurements as plain data: members (dicts), every unit's sweep, the sweep's settings."""
+    return _in_background(_family, name, layer, progress=progress)
+
+
+def _family(name: str, layer: str, progress=None) -> dict:
     from course.vision.curves import census_responses, measure_family
 
     model = _private(name)
@@ -73,6 +113,10 @@ def receptive_field_centre(name: str = MODEL, layer: str = LAYER, progress=None)
 
 def examples_record(name: str = MODEL, layer: str = LAYER, n: int = N_SCENES, k: int = K_EXAMPLES,
                     progress=None) -> dict:
+    return _in_background(_examples, name, layer, n, k, progress=progress)
+
+
+def _examples(name: str, layer: str, n: int, k: int, progress=None) -> dict:
     from course.vision.curves import dataset_examples
     from course.vision.scenes import Scenes
 
@@ -81,6 +125,10 @@ def examples_record(name: str = MODEL, layer: str = LAYER, n: int = N_SCENES, k:
 
 
 def census_record(name: str = MODEL, progress=None) -> dict:
+    return _in_background(_census, name, progress=progress)
+
+
+def _census(name: str, progress=None) -> dict:
     from course.vision.census import census
 
     if progress:
