@@ -10,6 +10,7 @@
     course models [--json]               shipped checkpoints;   course train NAME   rebuild one
     course census NAME [--json]          what a shipped model's units do (detectors, SAE latents)
     course sync [LESSON...] [--check]    regenerate exercises.py from solutions.py (course authors)
+    course mutate 05 [--exercise NAME]   automatic mutants of the solution blocks: do the checks catch them?
 
 A LESSON is a number (5, 05), a folder name (05_superposition) or a slug (superposition). Errors are one
 paragraph saying what to do; exit status 2 means the command was used wrongly.
@@ -87,6 +88,17 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("sync", help="regenerate exercises.py from solutions.py (course authors)")
     s.add_argument("lessons", nargs="*", help="default: all")
     s.add_argument("--check", action="store_true", help="only report files out of date (exit 1 if any)")
+
+    s = sub.add_parser("mutate", help="grade automatic mutants of a lesson's solutions (course authors)")
+    s.add_argument("lesson")
+    s.add_argument("--exercise", help="only this exercise's solution block (a function, or Class.method)")
+    s.add_argument("--jobs", type=int, default=2, help="mutants graded at once (default 2)")
+    s.add_argument("--seed", type=int, default=2024)
+    s.add_argument("--limit", type=int, help="grade at most this many mutants")
+    s.add_argument("--timeout", type=float, help="wall-clock seconds per check (default: each check's own)")
+    s.add_argument("--list", action="store_true", help="only list the mutants, grade nothing")
+    s.add_argument("--show-killed", action="store_true", help="also list the killed mutants and what caught them")
+    s.add_argument("--json", action="store_true", help="every mutant with its score, as JSON")
     return p
 
 
@@ -151,19 +163,28 @@ def cmd_start(args) -> int:
     if not lesson.exercises_path.is_file():
         raise CourseError(f"Lesson {lesson.id} has no exercises.py yet (course authors: run `course sync {lesson.id}`).")
     target = workspace_file(lesson, args.dir)
+    where = f" --dir {_quote(args.dir)}" if args.dir else ""
     if target.exists() and not args.force:
         raise CourseError(f"You already have {target}; your work there is kept. Carry on with it and run "
-                          f"`course check {lesson.id}`, or start over with `course start {lesson.id} --force` "
-                          "(your current file is then saved as a backup first).")
+                          f"`course check {lesson.id}{where}`, or start over with `course start {lesson.id}{where} "
+                          "--force` (your current file is then saved as a backup first).")
     target.parent.mkdir(parents=True, exist_ok=True)
     if target.exists():
         backup = target.with_name(f"{target.name}.bak-{time.strftime('%Y%m%d-%H%M%S')}")
         shutil.copy2(target, backup)
         print(f"Your previous work is saved as {backup}")
     shutil.copyfile(lesson.exercises_path, target)
+    app = ("" if not args.dir else f" (the app's Check my work button grades the workspace it was started with: "
+           f"start it with `COURSE_WORKSPACE={_quote(args.dir)} course app`)")
     print(f"Lesson {lesson.id}: {lesson.title}\nWrote {target}.\nRead {lesson.readme}, fill in each "
-          f"`raise NotImplementedError`, then run `course check {lesson.id}`.")
+          f"`raise NotImplementedError`, then run `course check {lesson.id}{where}`{app}.")
     return 0
+
+
+def _quote(path: str) -> str:
+    import shlex
+
+    return shlex.quote(str(path))
 
 
 def cmd_check(args) -> int:
@@ -263,11 +284,32 @@ def cmd_app(args) -> int:
         raise CourseError(f"The app is not at {app}. Run the course from a clone installed with `pip install -e .`.")
     cmd = [sys.executable, "-m", "streamlit", "run", str(app), "--server.headless", "true",
            "--server.fileWatcherType", "none", "--server.port", str(args.port), "--browser.gatherUsageStats", "false"]
-    print(f"Starting the course app on http://localhost:{args.port} (Ctrl+C stops it)", file=sys.stderr)
+    from course import progress
+
+    print(f"Starting the course app on http://localhost:{args.port} (Ctrl+C stops it). \"Check my work\" grades "
+          f"your files in {progress.workspace().resolve()}.", file=sys.stderr)
+    return _run_forwarding_signals(cmd)
+
+
+def _run_forwarding_signals(cmd: list[str]) -> int:
+    """Run `cmd` as a child; SIGTERM/SIGHUP/SIGINT sent to us go to it, and we wait for it to end, so that
+    `kill <pid of course app>` stops the server too instead of leaving it serving on the port."""
+    import signal
+
+    child = subprocess.Popen(cmd)
+    forwarded = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)
+    previous = {sig: signal.signal(sig, lambda signum, frame: child.send_signal(signum)) for sig in forwarded}
     try:
-        return subprocess.call(cmd)
-    except KeyboardInterrupt:
-        return 0
+        while True:
+            try:
+                code = child.wait()
+                break
+            except KeyboardInterrupt:
+                continue
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return 0 if code in (0, -signal.SIGTERM, -signal.SIGINT, -signal.SIGHUP) else code
 
 
 def cmd_models(args) -> int:
@@ -321,6 +363,29 @@ def cmd_sync(args) -> int:
     return 1 if (args.check and stale) else 0
 
 
+def cmd_mutate(args) -> int:
+    from course.grading import mutate
+    from course.lessons import find_lesson
+
+    lesson = find_lesson(args.lesson)
+    if args.jobs < 1:
+        raise UsageError("--jobs must be at least 1.")
+    if args.list:
+        wanted = (lambda o: o == args.exercise or o.startswith(args.exercise + ".")) if args.exercise else None
+        for m in mutate.generate(lesson.solutions_path.read_text(), wanted)[: args.limit]:
+            print(f"{m.number:4d}  {m.describe()}")
+        return 0
+    bar = _bar(0, f"grading mutants of lesson {lesson.id}")
+    mutants = mutate.run(lesson, exercise=args.exercise, seed=args.seed, jobs=args.jobs, limit=args.limit,
+                         timeout=args.timeout, progress=lambda done, total: (setattr(bar, "total", total), bar.update(1)))
+    bar.close()
+    if not mutants:
+        raise UsageError(f"No mutants: lesson {lesson.id} has no solution block" +
+                         (f" in {args.exercise!r}" if args.exercise else "") + ".")
+    print(mutate.to_json(mutants) if args.json else mutate.report(mutants, show_killed=args.show_killed))
+    return 0
+
+
 def _bar(total: int, desc: str):
     from tqdm import tqdm
 
@@ -331,4 +396,5 @@ def _bar(total: int, desc: str):
 COMMANDS = {
     "list": cmd_list, "start": cmd_start, "check": cmd_check, "grade": cmd_grade, "gradescope": cmd_gradescope,
     "app": cmd_app, "models": cmd_models, "train": cmd_train, "census": cmd_census, "sync": cmd_sync,
+    "mutate": cmd_mutate,
 }
