@@ -32,7 +32,8 @@ def census_two_layers(name: str = "scenenet", progress=None) -> dict:
     from course.vision.census import measure, summary
     from course.vision.probe import Probes
 
-    record = {"model": name, **measure(zoo.load(name, device="cpu"), ["conv3", "conv4"], (64, 64), Probes(seeds=(1, 2)))}
+    model = zoo.load(name, device="cpu")
+    record = {"model": name, **measure(model, ["conv3", "conv4"], (64, 64), Probes(seeds=(1, 2)))}
     record["summary"] = summary(record)
     return record
 
@@ -60,7 +61,8 @@ def shown(monkeypatch):
 
 
 def texts(at) -> str:
-    parts = [str(e.value) for kind in ("subheader", "markdown", "caption", "info", "warning") for e in getattr(at, kind)]
+    kinds = ("subheader", "markdown", "caption", "info", "warning")
+    parts = [str(e.value) for kind in kinds for e in getattr(at, kind)]
     return "\n".join(parts + [f"{m.label}: {m.value}" for m in at.metric])
 
 
