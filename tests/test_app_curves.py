@@ -119,7 +119,20 @@ def test_the_curve_lab(light, shown):
     assert not [p for problems in drawn for p in problems]  # legible at 1,400 px
 
 
-def test_every_button_twice_in_two_sessions(light, shown):
+def test_every_button_twice_in_two_sessions(light, monkeypatch):
+    """Figures are built and measured for legibility but not rasterised here (test_the_curve_lab draws them)."""
+    import matplotlib.pyplot as plt
+    import streamlit as st
+
+    shown = []
+
+    def measure_only(fig):
+        shown.append(legibility_problems(fig))
+        plt.close(fig)
+        st.caption("(figure)")
+
+    monkeypatch.setattr(U, "_show", measure_only)
+
     def other_unit(at):
         at.selectbox(key="cv_member").set_value(41)
 
