@@ -158,11 +158,12 @@ def test_nothing_outlives_grading(demo, make_submission, tmp_path):
 
 @pytest.fixture
 def bare_sandbox(monkeypatch):
-    """The sandbox of a machine without namespaces or a user to drop to: rlimits and the audit hook only."""
+    """The sandbox of a machine without namespaces, Landlock or a user to drop to: rlimits and the audit hook."""
     from course.grading.sandbox import Sandbox
 
     monkeypatch.setenv("COURSE_SANDBOX_NO_NAMESPACES", "1")
     monkeypatch.setenv("COURSE_SANDBOX_NO_DROP", "1")
+    monkeypatch.setenv("COURSE_SANDBOX_NO_LANDLOCK", "1")
     Sandbox.probe.cache_clear()
     yield Sandbox.probe()
     Sandbox.probe.cache_clear()
@@ -173,7 +174,8 @@ def test_fallback_sandbox_still_holds(demo, make_submission, bare_sandbox):
     attacks = {**ATTACKS_B, "count_active": ATTACKS_A["count_active"], "Affine.forward": ATTACKS_A["Affine.forward"]}
     sub = make_submission({_method_key(k): v for k, v in attacks.items()})
     result = Grader(demo, seed=5, limits=Limits(timeout=5)).grade(sub)
-    assert result.sandbox["pid_namespace"] is False
+    assert result.sandbox["pid_namespace"] is False and not result.sandbox["landlock"].startswith("ABI")
+    assert result.sandbox["import"] == "once per check"
     by_ex = {c.exercise: c for c in result.checks}
     for name in attacks:
         assert by_ex[name].points == 0 and by_ex[name].message, name
