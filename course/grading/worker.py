@@ -229,6 +229,12 @@ class Server:
             rep["printed_size"] = os.lstat(os.path.join(work, "printed.txt")).st_size
         except OSError:
             rep["printed_size"] = 0
+        if self.private:
+            try:  # a full folder: the learner's code may not even have been able to write error.json
+                st = os.statvfs(WORK)
+                rep["disk_full"] = st.f_bavail * st.f_frsize < (64 << 10) or st.f_favail < 4
+            except OSError:
+                pass
         if self.private and cmd.get("dir"):
             for f in RESULT_FILES:
                 cap = PRINTED_COPY if f == "printed.txt" else self.cfg["fsize"]

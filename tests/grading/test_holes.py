@@ -247,3 +247,175 @@ def test_the_rest_is_graded_as_usual(runs):
     for name in ("top_k_indices", "Affine.forward", "mse", "fit_line"):
         t = _test(runs, name)
         assert t["score"] == t["max_score"], _summary(runs)
+
+
+# ------------------------------------------------------------------------------------------------ in-process cases
+
+
+@pytest.fixture(scope="module")
+def grader():
+    from course.lessons import find_lesson
+
+    with Grader(find_lesson("99", DEMO.parent), seed=21, limits=Limits(timeout=30, disk_mb=16, files=64)) as g:
+        yield g
+
+
+def _submission(folder: Path, name: str, bodies: dict[str, str] | None = None, prelude: str = "") -> Path:
+    src = _replace_bodies(SOL.read_text(), bodies or {})
+    if prelude:
+        src = src.replace("import torch\n", prelude.strip("\n") + "\nimport torch\n", 1)
+    p = folder / name
+    p.write_text(src)
+    return p
+
+
+@pytest.mark.parametrize("kind", ["link-to-reference", "folder-with-link", "link-to-shadow", "folder-with-dir-link"])
+def test_case_5_links_are_refused(grader, tmp_path, kind):
+    t = time.perf_counter()
+    if kind == "link-to-reference":
+        sub = tmp_path / "mine.py"
+        sub.symlink_to(SOL)
+    elif kind == "folder-with-link":
+        sub = tmp_path / "folder"
+        sub.mkdir()
+        (sub / "work.py").symlink_to(SOL)
+    elif kind == "link-to-shadow":
+        sub = tmp_path / "shadow.py"
+        sub.symlink_to("/etc/shadow")
+    else:
+        sub = tmp_path / "folder"
+        sub.mkdir()
+        (sub / "lesson").symlink_to(DEMO, target_is_directory=True)
+        (sub / "mine.py").write_text("x = 1\n")
+    r = grader.grade(sub)
+    assert r.score == 0 and "link" in r.error, r.error
+    assert "root:" not in r.error and "def relu" not in r.error
+    assert time.perf_counter() - t < 5  # refused before anything runs
+
+
+def test_case_5_bundle_ships_no_readable_answer_modules(tmp_path):
+    """Gradescope: the zip's copy of the course is readable by root only, and Landlock keeps it out anyway."""
+    from course.grading.bundle import SETUP
+
+    assert "chmod -R go-rwx /autograder/source" in SETUP
+
+
+def test_case_6_disk_is_capped_per_check_and_others_keep_their_points(grader, public_dir):
+    folder = public_dir / "disk"
+    folder.mkdir(mode=0o755)
+    hog = _submission(folder, "hog.py", {
+        "relu": f"""
+import os
+for d in ("/tmp", "/var/tmp", "/dev/shm"):
+    try:
+        open(os.path.join(d, "{MARK}-hog"), "wb").write(b"x" * (1 << 20))
+    except OSError:
+        pass
+for i in range(10_000):
+    with open(f"many-{{i}}", "wb") as f:
+        f.write(b"x" * (1 << 20))
+return x.clamp(min=0)
+""",
+        "count_active": """
+for i in range(100_000):
+    open(f"tiny-{i}", "w").close()
+return int((x > threshold).sum())
+"""})
+    refs = [folder / f"ref{i}.py" for i in range(3)]
+    for r in refs:
+        shutil.copyfile(SOL, r)
+    t = time.perf_counter()
+    out = grader.grade_many([refs[0], hog, refs[1], refs[2]], jobs=2)
+    assert time.perf_counter() - t < 240
+    assert [r.score for r in out] == [11, 9, 11, 11], [(c.exercise, c.message) for r in out for c in r.checks if not c.passed]
+    by = {c.exercise: c for c in out[1].checks}
+    assert "wrote more than a check may" in by["relu"].message, by["relu"].message
+    assert "wrote more than a check may" in by["count_active"].message, by["count_active"].message
+    assert not any(os.path.exists(f"{d}/{MARK}-hog") for d in ("/tmp", "/var/tmp", "/dev/shm"))
+
+
+def _worker_pids(grader) -> list[int]:
+    pids = []
+    for w in grader._workers:
+        if w.proc is None:
+            continue
+        pids.append(w.proc.pid)
+        try:  # under `unshare --fork` the fork server is the child of the unshare process
+            pids += [int(p) for p in Path(f"/proc/{w.proc.pid}/task/{w.proc.pid}/children").read_text().split()]
+        except OSError:
+            pass
+    return pids
+
+
+def _fds(pid: int) -> int:
+    return len(os.listdir(f"/proc/{pid}/fd"))
+
+
+def test_case_7_no_descriptor_leaks(grader):
+    grader.grade(SOL)
+    before = {p: _fds(p) for p in _worker_pids(grader)}
+    mine = _fds(os.getpid())
+    for _ in range(3):  # 30 checks: the old fork server kept a pidfd open for each
+        assert grader.grade(SOL).score == 11
+    after = {p: _fds(p) for p in _worker_pids(grader)}
+    assert after == before, (before, after)
+    assert _fds(os.getpid()) == mine
+
+
+def test_case_9_nan_is_never_a_value(tmp_path):
+    """Lesson 05's first check is a judge (`got.min() < 0`, `(got > 0).mean()`): NaN slipped past it."""
+    from course.lessons import find_lesson
+
+    lesson = find_lesson("05", REPO / "lessons")
+    src = (lesson.solutions_path).read_text()
+    nan = _replace_bodies(src, {"generate_batch": """
+n_instances = feature_probability.shape[0]
+values = torch.rand(batch_size, n_instances, n_features)
+active = torch.rand(batch_size, n_instances, n_features) < feature_probability[None, :, None]
+return torch.where(active, values, torch.tensor(float("nan")))
+"""})
+    (tmp_path / "nan.py").write_text(nan)
+    (tmp_path / "ref.py").write_text(src)
+    with Grader(lesson, seed=3) as g:
+        g.checks = g.checks[:1]
+        bad, good = g.grade(tmp_path / "nan.py"), g.grade(tmp_path / "ref.py")
+    assert good.score == good.max_score == 2
+    assert bad.score == 0 and "NaN" in bad.checks[0].message, bad.checks[0].message
+
+
+CASE_10 = [
+    (["--timeout", "nan"], "timeout = nan"),
+    (["--timeout", "inf"], "timeout = inf"),
+    (["--timeout", "0"], "timeout = 0"),
+    (["--memory", "10"], "memory_mb = 10"),
+    (["--jobs", "0"], "--jobs"),
+    (["--out", "/proc/no/such/report.json"], "can't write a folder for the results there"),
+    (["--out", "FILE/report.json"], "is a file, not a folder"),
+]
+
+
+def test_case_10_options_are_checked_before_grading(tmp_path, capsys, course_cli):
+    from course.cli import main
+
+    (tmp_path / "FILE").write_text("")
+    for args, phrase in CASE_10:
+        args = [str(tmp_path / "FILE/report.json") if a == "FILE/report.json" else a for a in args]
+        t = time.perf_counter()
+        code = main(["grade", "99", str(SOL), str(SOL), "--format", "gradescope", *args])
+        err = capsys.readouterr().err
+        assert code == 2 and phrase in err and len(err.strip().splitlines()) == 1, (args, code, err)
+        assert time.perf_counter() - t < 5  # nothing was graded
+    assert not list(tmp_path.rglob("*.tmp")) and sorted(f.name for f in tmp_path.iterdir()) == ["FILE"]
+    p = course_cli(["grade", "99", SOL, "--timeout", "nan"])  # and the command itself: exit 2, one paragraph
+    assert p.returncode == 2 and "timeout = nan" in p.stderr and "Traceback" not in p.stderr, p.stderr
+
+
+def test_case_12_a_slow_import_is_paid_once(grader, tmp_path):
+    sub = _submission(tmp_path, "slow.py", prelude="import time\ntime.sleep(4)")
+    t = time.perf_counter()
+    r = grader.grade(sub)
+    elapsed = time.perf_counter() - t
+    assert r.score == 11, [(c.exercise, c.message) for c in r.checks]
+    assert r.import_seconds >= 4
+    if r.sandbox.get("import") == "once per submission":
+        assert elapsed < 4 * 10, elapsed  # once per check would be 44 s and more
