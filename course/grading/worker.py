@@ -224,6 +224,7 @@ class Server:
 
     def _collect(self, cmd: dict, rep: dict) -> dict:
         """Copy what the check left (result files only, regular files, capped) back to the grader's folder."""
+        t = time.perf_counter()
         work = WORK if self.private else os.path.join(self.cfg["scratch"], cmd.get("dir", ""))
         try:
             rep["printed_size"] = os.lstat(os.path.join(work, "printed.txt")).st_size
@@ -243,6 +244,8 @@ class Server:
                 except OSError:
                     pass
         rep["fds"] = len(os.listdir("/proc/self/fd"))
+        rep["phases"] = {**getattr(self, "phases", {}), "collect_s": time.perf_counter() - t}
+        self.phases = {}
         return rep
 
     def _one_shot(self, cmd: dict) -> dict:
@@ -307,8 +310,10 @@ class Server:
         return self._collect(cmd, rep)
 
     def _zygote_run(self, cmd: dict) -> dict:
+        t0 = time.perf_counter()
         self._workdir(cmd)
         t = time.perf_counter()
+        self.phases = {"setup_s": t - t0}
         try:
             os.write(self.to_z, (json.dumps({"function": cmd["function"], "seed": cmd["seed"], "cpu": cmd["cpu"]}) + "\n").encode())
         except OSError:
@@ -327,7 +332,9 @@ class Server:
             if child is not None and child != self.zygote:
                 _kill(child)
                 msg = self._from_zygote(2.0)
+        self.phases["run_s"] = time.perf_counter() - t
         stray = _sweep(0, spare=self.zygote) if self.zygote is not None else _sweep(0)
+        self.phases["sweep_s"] = time.perf_counter() - t - self.phases["run_s"]
         if msg is None or msg.get("op") != "done":
             self._kill_zygote()
             rep = _report(None, 0.0, 0, timed_out, time.perf_counter() - t, stray)
