@@ -530,6 +530,11 @@ class Grader:
             r.status = ERROR
             r.message = f"the sandbox could not run this check ({err.get('message', 'no details')}); tell your instructor"
             return
+        if code == W.EXIT_IMPORT and not rep.get("signal"):
+            r.status = CRASHED
+            r.message = (f"`{name}` could not run: importing your file failed this time, though it had imported "
+                         "before (does your file's import depend on time, randomness or an earlier check?)")
+            return
         if code is None or code not in (W.EXIT_OK, W.EXIT_LOOKUP, W.EXIT_INPUTS, W.EXIT_CALL, W.EXIT_OUTPUT):
             r.status, r.message = CRASHED, f"`{name}` " + self._crash_text(rep, limit)
             return

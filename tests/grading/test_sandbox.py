@@ -273,3 +273,22 @@ def test_hostile_result_files_are_not_followed(tmp_path):
     os.mkfifo(tmp_path / "printed.txt")
     with pytest.raises(codec.CodecError):
         codec.read_capped(tmp_path / "printed.txt", 100)
+
+
+def test_missing_layers_are_named_once_and_root_loudly(course_cli, tmp_path):
+    full = {"pid_namespace": True, "network": "none", "mounts": "fresh /proc, ...", "landlock": "ABI 7: ...",
+            "user": "nobody", "audit_hook": "on", "import": "once per submission"}
+    assert warnings(full) == []
+    weak = {**full, "landlock": "disabled", "user": "root with no capabilities"}
+    said = warnings(weak)
+    assert len(said) == 2 and "Landlock" in said[0] and said[1].startswith("THE LEARNER'S CODE RUNS AS ROOT")
+    sol = REPO / "tests" / "demo" / "lessons" / "99_demo" / "solutions.py"
+    subs = [tmp_path / "a.py", tmp_path / "b.py"]
+    for s in subs:
+        shutil.copyfile(sol, s)
+    p = course_cli(["grade", "99", *subs, "--format", "csv"],
+                   env={"COURSE_SANDBOX_NO_DROP": "1", "COURSE_SANDBOX_NO_LANDLOCK": "1"})
+    assert p.returncode == 0, p.stderr
+    assert p.stderr.count("warning: no Landlock") == 1, p.stderr
+    assert p.stderr.count("WARNING: THE LEARNER'S CODE RUNS AS ROOT") == 1, p.stderr
+    assert p.stdout.count(",11,11,") == 2  # and it still grades
