@@ -163,19 +163,28 @@ def cmd_start(args) -> int:
     if not lesson.exercises_path.is_file():
         raise CourseError(f"Lesson {lesson.id} has no exercises.py yet (course authors: run `course sync {lesson.id}`).")
     target = workspace_file(lesson, args.dir)
+    where = f" --dir {_quote(args.dir)}" if args.dir else ""
     if target.exists() and not args.force:
         raise CourseError(f"You already have {target}; your work there is kept. Carry on with it and run "
-                          f"`course check {lesson.id}`, or start over with `course start {lesson.id} --force` "
-                          "(your current file is then saved as a backup first).")
+                          f"`course check {lesson.id}{where}`, or start over with `course start {lesson.id}{where} "
+                          "--force` (your current file is then saved as a backup first).")
     target.parent.mkdir(parents=True, exist_ok=True)
     if target.exists():
         backup = target.with_name(f"{target.name}.bak-{time.strftime('%Y%m%d-%H%M%S')}")
         shutil.copy2(target, backup)
         print(f"Your previous work is saved as {backup}")
     shutil.copyfile(lesson.exercises_path, target)
+    app = ("" if not args.dir else f" (the app's Check my work button grades the workspace it was started with: "
+           f"start it with `COURSE_WORKSPACE={_quote(args.dir)} course app`)")
     print(f"Lesson {lesson.id}: {lesson.title}\nWrote {target}.\nRead {lesson.readme}, fill in each "
-          f"`raise NotImplementedError`, then run `course check {lesson.id}`.")
+          f"`raise NotImplementedError`, then run `course check {lesson.id}{where}`{app}.")
     return 0
+
+
+def _quote(path: str) -> str:
+    import shlex
+
+    return shlex.quote(str(path))
 
 
 def cmd_check(args) -> int:
@@ -336,11 +345,32 @@ def cmd_app(args) -> int:
         raise CourseError(f"The app is not at {app}. Run the course from a clone installed with `pip install -e .`.")
     cmd = [sys.executable, "-m", "streamlit", "run", str(app), "--server.headless", "true",
            "--server.fileWatcherType", "none", "--server.port", str(args.port), "--browser.gatherUsageStats", "false"]
-    print(f"Starting the course app on http://localhost:{args.port} (Ctrl+C stops it)", file=sys.stderr)
+    from course import progress
+
+    print(f"Starting the course app on http://localhost:{args.port} (Ctrl+C stops it). \"Check my work\" grades "
+          f"your files in {progress.workspace().resolve()}.", file=sys.stderr)
+    return _run_forwarding_signals(cmd)
+
+
+def _run_forwarding_signals(cmd: list[str]) -> int:
+    """Run `cmd` as a child; SIGTERM/SIGHUP/SIGINT sent to us go to it, and we wait for it to end, so that
+    `kill <pid of course app>` stops the server too instead of leaving it serving on the port."""
+    import signal
+
+    child = subprocess.Popen(cmd)
+    forwarded = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)
+    previous = {sig: signal.signal(sig, lambda signum, frame: child.send_signal(signum)) for sig in forwarded}
     try:
-        return subprocess.call(cmd)
-    except KeyboardInterrupt:
-        return 0
+        while True:
+            try:
+                code = child.wait()
+                break
+            except KeyboardInterrupt:
+                continue
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return 0 if code in (0, -signal.SIGTERM, -signal.SIGINT, -signal.SIGHUP) else code
 
 
 def cmd_models(args) -> int:

@@ -32,7 +32,7 @@ class MarkerError(ValueError):
 def make_exercises(source: str, lesson: str = "", number: str = "") -> str:
     """The exercise file for a solutions source. Raises MarkerError on unbalanced markers."""
     out: list[str] = [HEADER.format(lesson=lesson, number=number)] if lesson else []
-    lines = source.splitlines(keepends=True)
+    lines = _learners_docstring(source).splitlines(keepends=True)
     i, blocks, owner = 0, 0, "this exercise"
     while i < len(lines):
         line = lines[i]
@@ -62,6 +62,34 @@ def make_exercises(source: str, lesson: str = "", number: str = "") -> str:
     if blocks == 0:
         raise MarkerError("no BEGIN SOLUTION / END SOLUTION blocks found")
     return "".join(out)
+
+
+def _learners_docstring(source: str) -> str:
+    """The learner's file is not the reference: "Reference solutions." in the module docstring becomes
+    "Your exercises." (and "reference solution(s)" nowhere else is touched)."""
+    m = re.match(r'(\s*(?:#[^\n]*\n\s*)*)("""|\'\'\')(.*?)\2', source, re.S)
+    if not m or "Reference solutions." not in m.group(3):
+        return source
+    doc = m.group(3).replace("Reference solutions.", "Your exercises: fill in each `raise NotImplementedError`.", 1)
+    return source[: m.start(3)] + doc + source[m.end(3):]
+
+
+def replace_solution(source: str, function: str, body: str) -> str:
+    """`source` with the solution block of `function` replaced by `body` (re-indented to match the block).
+
+    For tests that grade a learner's typical slip: `replace_solution(solutions, "interference", "return ...")`.
+    `function` is the name after `def` (for a method, the method's name); the first such block is replaced.
+    """
+    pattern = re.compile(
+        rf"(def {re.escape(function)}\(.*?\n)([ \t]*)# BEGIN SOLUTION.*?\n(.*?)[ \t]*# END SOLUTION\n", re.S)
+    m = pattern.search(source)
+    if not m:
+        raise MarkerError(f"no solution block for {function}")
+    indent = m.group(2)
+    lines = body.strip("\n").splitlines()
+    common = min((len(l) - len(l.lstrip()) for l in lines if l.strip()), default=0)
+    new = "".join(indent + line[common:] + "\n" for line in lines)
+    return source[: m.start(3)] + new + source[m.end():]
 
 
 def exercises_for(lesson) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import pytest
@@ -26,14 +25,9 @@ def demo():
 
 def replace_body(source: str, function: str, body: str) -> str:
     """`source` with the solution block of `function` replaced by `body` (indented to match)."""
-    pattern = re.compile(
-        rf"(def {re.escape(function)}\(.*?\n)([ \t]*)# BEGIN SOLUTION.*?\n(.*?)[ \t]*# END SOLUTION\n", re.S
-    )
-    m = pattern.search(source)
-    assert m, f"no solution block for {function}"
-    indent = m.group(2)
-    new = "".join(indent + line + "\n" for line in body.strip("\n").splitlines())
-    return source[: m.start(3)] + new + source[m.end():]
+    from course.markers import replace_solution
+
+    return replace_solution(source, function, body)
 
 
 @pytest.fixture

@@ -43,9 +43,12 @@ def test_start_check_and_progress(tmp_path):
     ws = tmp_path / "ws"
     p = course("start", "99", "--dir", ws)
     assert p.returncode == 0 and (ws / "99_demo.py").read_text() == (DEMO_LESSONS / "99_demo" / "exercises.py").read_text()
+    assert f"run `course check 99 --dir {ws}`" in p.stdout  # the exact next command, workspace included
+    assert f"COURSE_WORKSPACE={ws} course app" in p.stdout
     (ws / "99_demo.py").write_text("# my precious work\n")
     p = course("start", "demo", "--dir", ws)
-    assert p.returncode == 1 and "--force" in p.stderr
+    assert p.returncode == 1 and f"`course start 99 --dir {ws} --force`" in p.stderr
+    assert f"`course check 99 --dir {ws}`" in p.stderr
     assert (ws / "99_demo.py").read_text() == "# my precious work\n"  # nothing lost
     p = course("start", "99", "--dir", ws, "--force")
     assert p.returncode == 0
@@ -116,3 +119,42 @@ def test_contract_check_on_demo_lesson(tmp_path):
                        timeout=600)
     assert p.returncode == 0, p.stdout + p.stderr
     assert "ok    grade lessons/99_demo/" in p.stdout
+
+
+def test_app_stops_when_its_process_is_terminated(tmp_path):
+    """`kill <pid of course app>` must stop the Streamlit server it started, not leave it serving the port."""
+    import signal
+    import socket
+    import time
+    import urllib.request
+
+    script = tmp_path / "tiny_app.py"
+    script.write_text("import streamlit as st\nst.write('hello')\n")
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {**os.environ, "COURSE_APP": str(script)}
+    proc = subprocess.Popen([sys.executable, "-m", "course", "app", "--port", str(port)], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+
+    def healthy() -> bool:
+        try:
+            with urllib.request.urlopen(f"http://localhost:{port}/_stcore/health", timeout=2) as r:
+                return r.status == 200
+        except OSError:
+            return False
+
+    try:
+        deadline = time.monotonic() + 90
+        while not healthy():
+            assert proc.poll() is None and time.monotonic() < deadline, proc.stderr.read().decode()[-2000:]
+            time.sleep(0.3)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0
+        deadline = time.monotonic() + 15
+        while healthy() and time.monotonic() < deadline:
+            time.sleep(0.3)
+        assert not healthy(), "the server still answers after `course app` was terminated"
+    finally:
+        if proc.poll() is None:
+            proc.kill()

@@ -102,7 +102,9 @@ def compare(expected: Any, got: Any, tol: Tol | dict | None = None, check_dtype:
         if math.isnan(g) and not math.isnan(e):
             return f"got NaN{_where(path)}, expected {e:.6g}"
         if not (abs(g - e) <= t.atol + t.rtol * abs(e) or (math.isnan(e) and math.isnan(g))):
-            return f"expected {e:.6g}{_where(path)}, got {g:.6g} (difference {abs(g - e):.3g}; tolerance {t})"
+            slip = diagnose_slip(torch.tensor(e, dtype=torch.float64), torch.tensor(g, dtype=torch.float64))
+            return (f"expected {e:.6g}{_where(path)}, got {g:.6g} (difference {abs(g - e):.3g}; tolerance {t})"
+                    + (f". {slip}" if slip else ""))
         return None
     if isinstance(expected, (list, tuple)):
         if not isinstance(got, (list, tuple)):
@@ -147,6 +149,13 @@ def compare_tensors(expected: torch.Tensor, got: torch.Tensor, tol: Tol | dict |
             msg += " (same number of elements: a reshape or a permuted axis?)"
         elif got.dim() == expected.dim() - 1:
             msg += " (one axis missing: keepdim=True, or a sum over the wrong axis?)"
+        elif got.dim() == expected.dim() + 1:
+            msg += " (one axis too many: a sum or mean left out, or keepdim=True where it doesn't belong?)"
+        elif got.dim() == expected.dim():
+            wrong = [i for i, (a, b) in enumerate(zip(got.shape, expected.shape)) if a != b]
+            msg += (f" (axis {wrong[0]} has the wrong size: a product or sum over the wrong axis, e.g. W Wᵀ where "
+                    "Wᵀ W belongs, or the wrong input's size?)" if len(wrong) == 1 else
+                    " (several axes have the wrong size: check which axes your einsum/matmul keeps)")
         return msg
     if expected.dtype == torch.bool or not (expected.is_floating_point() or got.is_floating_point()):
         if check_dtype and got.dtype != expected.dtype:
@@ -186,9 +195,32 @@ def _dt(d: torch.dtype) -> str:
     return str(d).removeprefix("torch.")
 
 
+def _simple_ratio(c: float) -> str | None:
+    """'n' or '1/n' when c is (nearly) a whole number or its reciprocal, n >= 2; else None."""
+    for value, text in ((c, "{}"), (1 / c if c else 0.0, "1/{}")):
+        n = round(value)
+        if n >= 2 and abs(value - n) <= 1e-4 * n:
+            return text.format(n)
+    return None
+
+
 def diagnose_slip(e: torch.Tensor, g: torch.Tensor) -> str | None:
-    """Spot the usual slips: a constant factor, a flipped sign, a constant shift, negatives clipped."""
+    """Spot the usual slips: a constant factor, a flipped sign, a constant shift, negatives clipped.
+
+    For a single number (a loss, a score) any wrong answer is "the reference times something", so only a
+    flipped sign or a whole-number factor (a sum where a mean belongs, a missing normalisation) is named."""
     if e.numel() < 2:
+        ev, gv = e.reshape(-1)[0].item(), g.reshape(-1)[0].item()
+        if ev == 0 or not math.isfinite(gv):
+            return None
+        c = gv / ev
+        if abs(c + 1) <= 1e-4:
+            return "Your output is the reference with its sign flipped"
+        ratio = _simple_ratio(abs(c))
+        if ratio:
+            sign = "minus " if c < 0 else ""
+            return (f"Your output is {sign}the reference times {ratio}: off by a constant factor. A sum where a mean "
+                    "belongs (or the other way round), or a missing normalisation?")
         return None
     scale = max(e.abs().max().item(), 1e-12)
     close = lambda a, b: bool(((a - b).abs() <= 1e-4 * scale + 1e-6).all())  # noqa: E731
@@ -202,7 +234,10 @@ def diagnose_slip(e: torch.Tensor, g: torch.Tensor) -> str | None:
     if denom > 0:
         c = ((g * e).sum() / denom).item()
         if abs(c - 1) > 1e-3 and c != 0 and close(g, c * e):
-            return f"Your output is the reference times {c:.4g}: a missing or extra normalisation or scale factor?"
+            ratio = _simple_ratio(abs(c))
+            factor = f"{'-' if c < 0 else ''}{ratio}" if ratio else f"{c:.4g}"
+            return (f"Your output is the reference times {factor}: off by a constant factor. A missing or extra "
+                    "normalisation, or a sum where a mean belongs?")
     shift = (g - e).mean().item()
     if abs(shift) > 1e-6 and close(g, e + shift):
         return f"Your output is the reference plus {shift:.4g} everywhere: a missing or extra bias/offset?"

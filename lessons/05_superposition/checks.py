@@ -127,6 +127,33 @@ def _phase_weights(g: torch.Generator) -> dict:
     return {"W": W[:, None, :]}
 
 
+def _summed_over_features(got, expected, inputs) -> bool:
+    F = inputs["out"].shape[-1]
+    return isinstance(got, torch.Tensor) and got.numel() == 1 and abs(float(got) - F * float(expected)) < 1e-4 * F
+
+
+def _variants(W: torch.Tensor, unit_dim: int) -> dict:
+    """interference and feature_dimensionality computed with W normalised along `unit_dim` (1 is right), and the
+    dimensionality with the j = i term left out of its denominator."""
+    norms2 = (W**2).sum(dim=1)
+    unit = W / W.norm(dim=unit_dim, keepdim=True).clamp(min=1e-8)
+    overlap = torch.einsum("nhi,nhj->nij", unit, W) ** 2
+    others = overlap.sum(-1) - torch.diagonal(overlap, dim1=-2, dim2=-1)
+    dim = lambda denom: torch.where(norms2 > 1e-6, norms2 / denom.clamp(min=1e-12), torch.zeros_like(norms2))  # noqa: E731
+    return {"interference": others, "dimensionality": dim(overlap.sum(-1)), "without_self": dim(others)}
+
+
+def _is(which: str, unit_dim: int):
+    def when(got, expected, inputs) -> bool:
+        wrong = _variants(inputs["W"], unit_dim)[which]
+        return (isinstance(got, torch.Tensor) and got.shape == wrong.shape
+                and bool(torch.allclose(got.double(), wrong.double(), rtol=1e-4, atol=1e-5)))
+    return when
+
+
+COLUMNS = ("W_i is a column of W (W[:, :, i], length n_hidden): normalise along the hidden axis, dim=1. You "
+           "normalised the rows (dim=2, across features).")
+
 CHECKS = [
     Check("generate_batch", points=2, inputs=_batch_inputs, reference=False, judge=_judge_batch,
           title="1. generate_batch: shape, sparsity and values"),
@@ -134,16 +161,22 @@ CHECKS = [
           tol=Tol(1e-5, 1e-6), title="2. ToyModel.forward",
           hints=[Hint(_has_negatives, "Your output has negative values: the ReLU goes on the output, after adding b_final.")]),
     Check("importance_loss", points=1, inputs=_loss_inputs, tol=Tol(1e-5, 1e-7), title="3. importance_loss",
-          hints=[Hint(_unweighted, "That is the unweighted loss: multiply each feature's squared error by its importance.")]),
-    Check("train", points=3, inputs=_train_inputs, judge=_judge_train, timeout=90,
-          title="4. train: reaches the reference's loss"),
-    Check("interference", points=1, inputs=_weights, tol=Tol(1e-4, 1e-5), title="5. interference"),
+          hints=[Hint(_unweighted, "That is the unweighted loss: multiply each feature's squared error by its importance."),
+                 Hint(_summed_over_features, "You summed over the features: the loss is the mean over the batch AND "
+                                             "the features of I_i (x_i - x'_i)^2, then summed over instances.")]),
+    Check("dimensions_per_feature", points=1, inputs=_weights, tol=Tol(1e-5, 1e-6), title="4. dimensions_per_feature"),
+    Check("interference", points=1, inputs=_weights, tol=Tol(1e-4, 1e-5), title="5. interference",
+          hints=[Hint(_is("interference", 2), COLUMNS)]),
     Check("feature_dimensionality", points=2, inputs=_weights, tol=Tol(1e-4, 1e-5), title="6. feature_dimensionality",
           hints=[Hint(lambda got, exp, inp: isinstance(got, torch.Tensor) and bool(torch.isnan(got).any()),
-                      "A dropped feature (all-zero column) must get dimensionality 0, not NaN.")]),
-    Check("dimensions_per_feature", points=1, inputs=_weights, tol=Tol(1e-5, 1e-6), title="7. dimensions_per_feature"),
-    Check("classify_phase", points=2, inputs=_phase_weights, title="8. classify_phase",
+                      "A dropped feature (all-zero column) must get dimensionality 0, not NaN."),
+                 Hint(_is("without_self", 1), "The denominator's sum runs over every j, including j = i (which contributes "
+                                     "||W_i||^2 itself)."),
+                 Hint(_is("dimensionality", 2), COLUMNS)]),
+    Check("classify_phase", points=2, inputs=_phase_weights, title="7. classify_phase",
           hints=[Hint(lambda got, exp, inp: isinstance(got, torch.Tensor) and got.shape == exp.shape
                       and bool(((got == 2) & (exp == 3)).any()),
                       "Both features represented with the same sign is not superposition: check the signs.")]),
+    Check("train", points=3, inputs=_train_inputs, judge=_judge_train, timeout=90,
+          title="8. train: reaches the reference's loss"),
 ]

@@ -1,6 +1,6 @@
 # Exercises for lesson 05: Toy models of superposition. Fill in each `raise NotImplementedError`, then run `course check 05`.
 # (Generated from solutions.py by `course sync`; edit your own copy, made by `course start 05`.)
-"""Lesson 05: toy models of superposition. Reference solutions.
+"""Lesson 05: toy models of superposition. Your exercises: fill in each `raise NotImplementedError`.
 
 Exercises, easiest first (points in brackets; `course check 05` grades them):
 
@@ -67,13 +67,9 @@ def importance_loss(out: Tensor, batch: Tensor, importance: Tensor) -> Tensor:
     raise NotImplementedError("importance_loss: your code here")
 
 
-def train(model: ToyModel, steps: int = 2000, batch_size: int = 512, lr: float = 1e-2) -> ToyModel:
-    """Train all instances of `model` at once with Adam on fresh batches; return the model.
-
-    Use your generate_batch, model.forward and importance_loss.
-    """
-    # Hint: one Adam over model.parameters(); each step: batch, forward, loss, zero_grad, backward, step
-    raise NotImplementedError("train: your code here")
+def dimensions_per_feature(W: Tensor) -> Tensor:
+    """(n_instances,): D* = n_hidden / ||W||_F^2, the dimensions each represented feature gets on average."""
+    raise NotImplementedError("dimensions_per_feature: your code here")
 
 
 def interference(W: Tensor) -> Tensor:
@@ -89,11 +85,6 @@ def feature_dimensionality(W: Tensor) -> Tensor:
     raise NotImplementedError("feature_dimensionality: your code here")
 
 
-def dimensions_per_feature(W: Tensor) -> Tensor:
-    """(n_instances,): D* = n_hidden / ||W||_F^2, the dimensions each represented feature gets on average."""
-    raise NotImplementedError("dimensions_per_feature: your code here")
-
-
 def classify_phase(W: Tensor, threshold: float = 0.5) -> Tensor:
     """Phases of 2-features-in-1-dimension models. W: (n_instances, 1, 2) -> (n_instances,) long:
 
@@ -104,3 +95,12 @@ def classify_phase(W: Tensor, threshold: float = 0.5) -> Tensor:
     """
     # Hint: start from torch.full(..., 3) and overwrite with boolean masks
     raise NotImplementedError("classify_phase: your code here")
+
+
+def train(model: ToyModel, steps: int = 2000, batch_size: int = 512, lr: float = 1e-2) -> ToyModel:
+    """Train all instances of `model` at once with Adam on fresh batches; return the model.
+
+    Use your generate_batch, model.forward and importance_loss.
+    """
+    # Hint: one Adam over model.parameters(); each step: batch, forward, loss, zero_grad, backward, step
+    raise NotImplementedError("train: your code here")

@@ -74,20 +74,10 @@ def importance_loss(out: Tensor, batch: Tensor, importance: Tensor) -> Tensor:
     # END SOLUTION
 
 
-def train(model: ToyModel, steps: int = 2000, batch_size: int = 512, lr: float = 1e-2) -> ToyModel:
-    """Train all instances of `model` at once with Adam on fresh batches; return the model.
-
-    Use your generate_batch, model.forward and importance_loss.
-    """
-    # BEGIN SOLUTION hint: one Adam over model.parameters(); each step: batch, forward, loss, zero_grad, backward, step
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
-    for _ in range(steps):
-        batch = generate_batch(model.feature_probability, model.cfg.n_features, batch_size)
-        loss = importance_loss(model(batch), batch, model.importance)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-    return model
+def dimensions_per_feature(W: Tensor) -> Tensor:
+    """(n_instances,): D* = n_hidden / ||W||_F^2, the dimensions each represented feature gets on average."""
+    # BEGIN SOLUTION
+    return W.shape[1] / (W**2).sum(dim=(1, 2))
     # END SOLUTION
 
 
@@ -111,13 +101,6 @@ def feature_dimensionality(W: Tensor) -> Tensor:
     # END SOLUTION
 
 
-def dimensions_per_feature(W: Tensor) -> Tensor:
-    """(n_instances,): D* = n_hidden / ||W||_F^2, the dimensions each represented feature gets on average."""
-    # BEGIN SOLUTION
-    return W.shape[1] / (W**2).sum(dim=(1, 2))
-    # END SOLUTION
-
-
 def classify_phase(W: Tensor, threshold: float = 0.5) -> Tensor:
     """Phases of 2-features-in-1-dimension models. W: (n_instances, 1, 2) -> (n_instances,) long:
 
@@ -134,4 +117,21 @@ def classify_phase(W: Tensor, threshold: float = 0.5) -> Tensor:
     phase[~on[:, 0] & on[:, 1]] = 1
     phase[on[:, 0] & on[:, 1] & (w[:, 0] * w[:, 1] < 0)] = 2
     return phase
+    # END SOLUTION
+
+
+def train(model: ToyModel, steps: int = 2000, batch_size: int = 512, lr: float = 1e-2) -> ToyModel:
+    """Train all instances of `model` at once with Adam on fresh batches; return the model.
+
+    Use your generate_batch, model.forward and importance_loss.
+    """
+    # BEGIN SOLUTION hint: one Adam over model.parameters(); each step: batch, forward, loss, zero_grad, backward, step
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    for _ in range(steps):
+        batch = generate_batch(model.feature_probability, model.cfg.n_features, batch_size)
+        loss = importance_loss(model(batch), batch, model.importance)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    return model
     # END SOLUTION

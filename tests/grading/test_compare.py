@@ -75,3 +75,20 @@ def test_modules_compare_state_dicts():
     a = ModuleOutput("Lin", {"w": E})
     assert compare(a, ModuleOutput("Lin", {"w": E.clone()})) is None
     assert "state_dict" in compare(a, ModuleOutput("Lin", {"w": E + 1}))
+
+
+def test_slips_on_single_numbers():
+    """A loss is one number: a sum where a mean belongs shows as a whole-number factor; other errors get no guess."""
+    assert "times 7: off by a constant factor" in compare(torch.tensor(0.25), torch.tensor(1.75))
+    assert "times 1/4" in compare(torch.tensor(2.0), torch.tensor(0.5))
+    assert "sign flipped" in compare(torch.tensor(0.3), torch.tensor(-0.3))
+    assert "times 5" in compare(0.2, 1.0)  # Python floats too
+    assert "constant factor" not in compare(torch.tensor(0.25), torch.tensor(0.31))
+    e = torch.rand(4, 5) + 0.1
+    assert "times 3: off by a constant factor" in compare(e, 3 * e)
+
+
+def test_shape_slips_name_the_axis():
+    e = torch.zeros(3, 9)
+    assert "axis 1 has the wrong size" in compare(e, torch.zeros(3, 4))  # W Wᵀ where Wᵀ W belongs
+    assert "one axis too many" in compare(e, torch.zeros(3, 9, 2))

@@ -1,6 +1,6 @@
 # Exercises for lesson 99: Demo: tensor warm-ups. Fill in each `raise NotImplementedError`, then run `course check 99`.
 # (Generated from solutions.py by `course sync`; edit your own copy, made by `course start 99`.)
-"""Lesson 99 (demo): tensor warm-ups. Reference solutions."""
+"""Lesson 99 (demo): tensor warm-ups. Your exercises: fill in each `raise NotImplementedError`."""
 
 import torch
 from torch import Tensor, nn
