@@ -37,7 +37,7 @@ MUTANTS = [
     ("normalise", "return x / x.norm()"), ("normalise", "return x / x.norm(dim=0, keepdim=True)"),
     ("softmax", "return x.exp() / x.exp().sum(dim=dim, keepdim=True)"), ("softmax", "return (x - x.max()).exp()"),
     ("cosine_similarity_matrix", "return a @ b.T"),
-    ("count_active", "return int((x < threshold).sum())"), ("count_active", "return int((x > -threshold).sum())"),
+    ("count_active", "return int((x < threshold).sum())"), ("count_active", "return int((x > threshold).sum()) + 1"),
     ("top_k_indices", "return x.topk(k, largest=False).indices"), ("top_k_indices", "return x.argsort()[:k]"),
     ("mse", "return ((pred - target) ** 2).sum()"),
     ("Affine.forward", "return (x @ self.W.T + self.b).relu()"), ("Affine.forward", "return x @ self.W.T - self.b"),
