@@ -89,8 +89,10 @@ def main() -> None:
             g.grade_many(subs, jobs=jobs)
             class_times[jobs] = time.perf_counter() - t
 
-    print(f"Grading benchmark on {cpu_name()}, {os.cpu_count()} CPUs, torch {torch.__version__}, "
-          f"sandbox {g.sandbox.describe()}\n")
+    with Grader(lesson, seed=1) as g:
+        layers = g.layers()
+    print(f"Grading benchmark on {cpu_name()}, {os.cpu_count()} CPUs, torch {torch.__version__}, load average "
+          f"{os.getloadavg()[0]:.1f}, sandbox: {'; '.join(f'{k} {v}' for k, v in layers.items())}\n")
     print("| measure | ours | naive baseline (process per check) | ratio |")
     print("|---|---|---|---|")
     print(f"| overhead per check (median, trivial function) | {overhead * 1000:.0f} ms | {naive * 1000:.0f} ms | "

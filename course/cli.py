@@ -9,6 +9,7 @@
     course app [--port N]                the Streamlit course app
     course models [--json]               shipped checkpoints;   course train NAME   rebuild one
     course census NAME [--json]          what a shipped model's units do (detectors, SAE latents)
+    course featurevis MODEL LAYER [UNITS] [--out grid.png]   feature visualisations of a layer's units
     course sync [LESSON...] [--check]    regenerate exercises.py from solutions.py (course authors)
     course mutate 05 [--exercise NAME]   automatic mutants of the solution blocks: do the checks catch them?
 
@@ -84,6 +85,8 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("census", help="measure what a shipped model's units do (detectors, SAE latents)")
     s.add_argument("name")
     s.add_argument("--json", action="store_true", help="print the census as JSON")
+
+    _featurevis_parser(sub)
 
     s = sub.add_parser("sync", help="regenerate exercises.py from solutions.py (course authors)")
     s.add_argument("lessons", nargs="*", help="default: all")
@@ -198,7 +201,9 @@ def cmd_check(args) -> int:
     if not path.exists():
         hint = "" if args.file else f" Start the lesson with `course start {lesson.id}`, or give the file: `course check {lesson.id} path/to/file.py`."
         raise UsageError(f"No work found at {path}.{hint}")
-    with Grader(lesson, seed=args.seed) as grader:
+    ws = progress.workspace(args.dir)
+    with Grader(lesson, seed=args.seed, protect=[ws, ws / progress.FILE]) as grader:
+        _warn(grader, only_root=True)
         bar = _bar(len(grader.checks), f"checking lesson {lesson.id}")
         try:
             result = grader.grade(path, on_check=lambda r: bar.update(1))
@@ -214,18 +219,26 @@ def cmd_check(args) -> int:
 
 
 def cmd_grade(args) -> int:
-    from course.grading import report
-    from course.grading.grader import Grader, Limits
+    from course.grading.limits import Limits
     from course.lessons import find_lesson
 
     lesson = find_lesson(args.lesson)
-    if args.jobs < 1 or args.memory < 64 or (args.timeout is not None and args.timeout <= 0):
-        raise UsageError("--jobs must be at least 1, --memory at least 64 (MiB) and --timeout positive.")
-    missing = [s for s in args.submissions if not Path(s).exists()]
+    # every option is checked before anything is graded (or torch imported): a bad one costs nothing
+    if args.jobs < 1:
+        raise UsageError(f"--jobs must be at least 1 (got {args.jobs}).")
+    limits = Limits(timeout=args.timeout, memory_mb=args.memory).validate()
+    missing = [s for s in args.submissions if not Path(s).exists() and not Path(s).is_symlink()]
     if missing:
         raise UsageError(f"Not found: {', '.join(missing)}. Give .py files or folders holding one.")
     many = len(args.submissions) > 1
-    with Grader(lesson, seed=args.seed, limits=Limits(timeout=args.timeout, memory_mb=args.memory)) as grader:
+    folder_out = args.format == "gradescope" and many
+    out = _output_path(args.out or ("results" if folder_out else None), folder=folder_out)
+    protect = [str(out)] if out else []
+    from course.grading import report
+    from course.grading.grader import Grader
+
+    with Grader(lesson, seed=args.seed, limits=limits, protect=protect + list(args.submissions)) as grader:
+        _warn(grader)
         bar = _bar(len(args.submissions) if many else len(grader.checks), f"grading lesson {lesson.id}")
         try:
             if many:
@@ -235,12 +248,10 @@ def cmd_grade(args) -> int:
         finally:
             bar.close()
 
-    if args.format == "gradescope" and many:
-        out = Path(args.out or "results")
-        out.mkdir(parents=True, exist_ok=True)
+    if folder_out:
         for r in results:
             name = Path(r.submission).stem if Path(r.submission).is_file() else Path(r.submission).name
-            (out / f"{name}.results.json").write_text(json.dumps(report.gradescope(r), indent=1))
+            _write_atomic(out / f"{name}.results.json", json.dumps(report.gradescope(r), indent=1))
         print(f"Wrote {len(results)} results files to {out}/", file=sys.stderr)
         return 0
     if args.format == "gradescope":
@@ -251,22 +262,75 @@ def cmd_grade(args) -> int:
         body = report.csv_text(results)
     else:
         body = report.class_table(results) if many else report.text(results[0])
-    if args.out:
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(args.out).with_name(Path(args.out).name + ".tmp")
-        tmp.write_text(body + "\n")
-        os.replace(tmp, args.out)
-        print(f"Wrote {args.out} (seed {grader.seed})", file=sys.stderr)
+    if out:
+        _write_atomic(out, body + "\n")
+        print(f"Wrote {out} (seed {grader.seed})", file=sys.stderr)
     else:
         print(body)
     return 0
 
 
+def _output_path(out: str | None, folder: bool) -> Path | None:
+    """Check that the report can be written where --out says, before grading (UsageError if not)."""
+    if not out:
+        return None
+    import tempfile
+
+    p = Path(out)
+    where = p if folder else p.parent
+    what = "a folder for the results" if folder else "the report"
+    if not folder and p.is_dir():
+        raise UsageError(f"--out {out} is a folder; give a file name for {what} (e.g. {p / 'results.json'}).")
+    blocker = next((q for q in [where, *where.parents] if q.exists()), None)
+    if blocker is not None and not blocker.is_dir():
+        raise UsageError(f"--out {out}: {blocker} is a file, not a folder. Choose a folder you can write to; nothing "
+                         "was graded.")
+    try:
+        where.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=".course-out-", dir=where)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as e:
+        raise UsageError(f"--out {out}: can't write {what} there ({e.strerror or e}). Choose a folder you can write "
+                         "to; nothing was graded.") from None
+    return p
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    """Write through a fresh temporary file in the same folder (never a name someone could have planted), then
+    rename it into place; nothing is left behind if writing fails."""
+    import tempfile
+
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def _warn(grader, only_root: bool = False) -> None:
+    """Say once what the sandbox lacks on this machine (grading as root behind weaker layers, loudly)."""
+    for w in grader.warnings():
+        loud = w.startswith("THE LEARNER'S CODE RUNS AS ROOT")
+        if loud or not only_root:
+            print(f"course: {'WARNING' if loud else 'warning'}: {w}", file=sys.stderr)
+
+
 def cmd_gradescope(args) -> int:
     from course.grading.bundle import build
+    from course.grading.limits import Limits
     from course.lessons import find_lesson
 
     lesson = find_lesson(args.lesson)
+    Limits(timeout=args.timeout, memory_mb=args.memory).validate()
+    _output_path(args.out, folder=False)
     out = build(lesson, args.out, timeout=args.timeout, memory_mb=args.memory)
     print(f"Wrote {out} for lesson {lesson.id} ({lesson.title}). Upload it as the assignment's autograder "
           "(Gradescope: Configure Autograder > Zip file upload).")
@@ -386,6 +450,37 @@ def cmd_mutate(args) -> int:
     return 0
 
 
+# ------------------------------------------------------------------------------------------------- featurevis
+
+
+def _featurevis_parser(sub) -> None:
+    s = sub.add_parser("featurevis", help="feature visualisations of a layer's units, as a labelled PNG grid")
+    s.add_argument("model", help="a vision model: scenenet, or inceptionv1 (its weights cached or online)")
+    s.add_argument("layer", help="e.g. conv4 (scenenet) or mixed3b (inceptionv1)")
+    s.add_argument("units", nargs="?", default="all", help="all (default), or numbers and ranges: 3,5,10-12")
+    s.add_argument("--out", default="grid.png", help="the PNG to write (default grid.png)")
+    s.add_argument("--steps", type=int, default=256, help="optimisation steps (default 256)")
+    s.add_argument("--size", type=int, help="image side in pixels (default 64; 128 for inceptionv1)")
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--batch", type=int, help="units per optimisation (default: all at once)")
+    s.add_argument("--param", choices=["fft", "pixel"], default="fft")
+    s.add_argument("--no-decorrelate", dest="decorrelate", action="store_false", help="plain RGB colour")
+    s.add_argument("--transforms", choices=["standard", "none"], default="standard")
+    s.add_argument("--diversity", type=float, default=0.0)
+    s.add_argument("--negative", action="store_true", help="images that most inhibit each unit")
+
+
+def cmd_featurevis(args) -> int:
+    from course.vision.fvgrid import command
+
+    if args.steps < 0 or (args.size is not None and args.size < 8):
+        raise UsageError("--steps must be >= 0 and --size >= 8.")
+    print(command(args.model, args.layer, args.units, out=args.out, steps=args.steps, size=args.size, seed=args.seed,
+                  batch=args.batch, param=args.param, decorrelate=args.decorrelate, transforms=args.transforms,
+                  diversity=args.diversity, negative=args.negative))
+    return 0
+
+
 def _bar(total: int, desc: str):
     from tqdm import tqdm
 
@@ -396,5 +491,5 @@ def _bar(total: int, desc: str):
 COMMANDS = {
     "list": cmd_list, "start": cmd_start, "check": cmd_check, "grade": cmd_grade, "gradescope": cmd_gradescope,
     "app": cmd_app, "models": cmd_models, "train": cmd_train, "census": cmd_census, "sync": cmd_sync,
-    "mutate": cmd_mutate,
+    "mutate": cmd_mutate, "featurevis": cmd_featurevis,
 }

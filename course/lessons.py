@@ -3,7 +3,8 @@
 A lesson is a folder `lessons/NN_slug/` holding:
 
     lesson.toml     title, difficulty (1-5), minutes, prerequisites, summary: the one place for metadata;
-                    optionally blocked_imports, library modules that hold the answers (see the grader)
+                    optionally blocked_imports, library modules that hold the answers (see the grader), and
+                    checkpoints, the shipped models its checks load (default none; see course.grading.bundle)
     README.md       the lesson text (the app renders it too)
     solutions.py    the reference, with `# BEGIN SOLUTION` / `# END SOLUTION` markers (see `course.markers`)
     exercises.py    generated from solutions.py by `course sync`; the learner's starting point
@@ -64,6 +65,7 @@ class Lesson:
     summary: str
     path: Path
     blocked_imports: tuple[str, ...] = ()  # library modules holding this lesson's answers (not importable while graded)
+    checkpoints: tuple[str, ...] = ()  # shipped checkpoints the lesson's checks load (the Gradescope zip ships only these)
 
     @property
     def id(self) -> str:
@@ -150,6 +152,7 @@ def read_lesson(path: Path) -> Lesson:
             minutes=int(meta["minutes"]), prerequisites=tuple(int(p) for p in meta.get("prerequisites", [])),
             summary=str(meta.get("summary", "")).strip(), path=path,
             blocked_imports=tuple(str(m) for m in meta.get("blocked_imports", [])),
+            checkpoints=tuple(str(c) for c in meta.get("checkpoints", [])),
         )
     except KeyError as e:
         raise CourseError(f"{meta_path} lacks the field {e.args[0]!r}.") from None

@@ -242,3 +242,40 @@ def diagnose_slip(e: torch.Tensor, g: torch.Tensor) -> str | None:
     if abs(shift) > 1e-6 and close(g, e + shift):
         return f"Your output is the reference plus {shift:.4g} everywhere: a missing or extra bias/offset?"
     return None
+
+
+def _nonfinite_counts(v: Any, depth: int = 0) -> tuple[int, int, int]:
+    """(NaN values, infinite values, all values) in a decoded result, however nested."""
+    if depth > 40:
+        return 0, 0, 0
+    if isinstance(v, torch.Tensor):
+        if not v.is_floating_point():
+            return 0, 0, v.numel()
+        return int(torch.isnan(v).sum()), int(torch.isinf(v).sum()), v.numel()
+    if isinstance(v, float):
+        return int(math.isnan(v)), int(math.isinf(v)), 1
+    items = v.values() if isinstance(v, dict) else v.state_dict.values() if isinstance(v, ModuleOutput) else \
+        v if isinstance(v, (list, tuple)) else ()
+    n = i = total = 0
+    for x in items:
+        a, b, c = _nonfinite_counts(x, depth + 1)
+        n, i, total = n + a, i + b, total + c
+    return n, i, total
+
+
+def nonfinite(got: Any, expected: Any = None) -> str | None:
+    """A sentence when `got` holds NaN (or inf) and the reference's output holds none; None otherwise.
+
+    The grader applies it to every check before its comparison or judge: a judge's `x.min() < 0` or
+    `(x > 0).mean()` is silently true or false for NaN, so a NaN must never pass for a value. Without a
+    reference (a judge alone decides), NaN is wrong; infinities are left to the judge.
+    """
+    g_nan, g_inf, total = _nonfinite_counts(got)
+    if not (g_nan or g_inf):
+        return None
+    e_nan, e_inf, _ = _nonfinite_counts(expected) if expected is not None else (0, 1, 0)
+    if g_nan and not e_nan:
+        return f"NaN in {g_nan} of {total} values (a division by zero, a log of 0, or NaN used as a placeholder?)"
+    if g_inf and not e_inf:
+        return f"inf in {g_inf} of {total} values (an overflow, or a division by zero?)"
+    return None

@@ -17,9 +17,11 @@ import json
 import os
 import queue
 import random
+import re
 import secrets
 import shutil
 import signal
+import stat
 import sys
 import tempfile
 import threading
@@ -36,30 +38,14 @@ import torch
 from course.device import deterministic
 from course.errors import CourseError
 from course.grading import codec
-from course.grading.compare import compare
-from course.grading.sandbox import Sandbox, Worker, WorkerDied
+from course.grading import confine as W
+from course.grading.compare import compare, nonfinite
+from course.grading.limits import Limits
+from course.grading.sandbox import Sandbox, Worker, WorkerDied, warnings
 from course.grading.spec import Check, Verdict
-from course.grading import worker as W
 from course.lessons import Lesson
 
 PASSED, FAILED, NOT_DONE, TIMEOUT, CRASHED, ERROR = "passed", "failed", "not_implemented", "timeout", "crashed", "error"
-
-
-@dataclass
-class Limits:
-    """Resource limits for each check of a learner's code."""
-
-    timeout: float | None = None  # wall-clock seconds per check; None: the check's own, else 60
-    memory_mb: int = 4096  # address space a check may map beyond the worker's baseline (torch alone maps ~3 GiB)
-    cpu_seconds: float | None = None  # CPU seconds per check; None: the wall-clock limit + 5
-    file_mb: int = 256  # largest file the learner's code may write (printed output included)
-    processes: int = 512  # RLIMIT_NPROC for the unprivileged user (threads count too)
-    printed_chars: int = 2000  # how much of what the learner's code printed goes into the report
-
-    def timeout_for(self, check: Check) -> float:
-        if self.timeout is not None:
-            return float(self.timeout)
-        return float(check.timeout or 60.0)
 
 
 @dataclass
@@ -92,6 +78,7 @@ class GradeResult:
     seconds: float = 0.0
     error: str = ""  # a problem with the whole submission (missing file, syntax error, ...)
     sandbox: dict = field(default_factory=dict)
+    import_seconds: float = 0.0  # importing the learner's file (once per submission where the sandbox allows)
 
     @property
     def score(self) -> float:
@@ -123,15 +110,35 @@ def check_seed(seed: int, title: str) -> int:
     return (seed * 1_000_003 + zlib.crc32(title.encode())) % (2**63 - 1)
 
 
+MAX_SUBMISSION_BYTES = 5 << 20
+SAFE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}\.py$")
+
+
 def submission_file(path: str | os.PathLike, lesson: Lesson) -> Path:
-    """The .py file of a submission: the file itself, or the one .py file in a folder."""
+    """The .py file of a submission: the file itself, or the one .py file in a folder. Symbolic links are
+    refused: the submission itself, and any link in its folder that leads out of it."""
     p = Path(path)
+    if p.is_symlink():
+        raise CourseError(f"{p} is a symbolic link; submit the file itself (links are refused, so that a submission "
+                          "can't point at someone else's file or the reference).")
     if p.is_file():
         if p.suffix != ".py":
             raise CourseError(f"{p.name} is not a Python file; submit the .py file you worked in.")
         return p
     if p.is_dir():
-        files = sorted(f for f in p.rglob("*.py") if f.is_file() and "__pycache__" not in f.parts)
+        top = os.path.realpath(p)
+        files = []
+        for folder, dirs, names in os.walk(p, followlinks=False):
+            for n in sorted(dirs + names):
+                f = Path(folder) / n
+                if f.is_symlink():
+                    target = os.path.realpath(f)
+                    if not (target == top or target.startswith(top.rstrip("/") + "/")):
+                        raise CourseError(f"The folder {p} holds a symbolic link, {f.relative_to(p)}, that leads out of "
+                                          "it; remove it (links out of a submission are refused).")
+                elif n in names and n.endswith(".py") and f.is_file() and "__pycache__" not in f.parts:
+                    files.append(f)
+        files.sort()
         if len(files) == 1:
             return files[0]
         for name in (f"{lesson.slug}.py", f"{lesson.name}.py", "exercises.py", "submission.py", "solutions.py"):
@@ -143,6 +150,28 @@ def submission_file(path: str | os.PathLike, lesson: Lesson) -> Path:
         raise CourseError(f"The folder {p} holds {len(files)} .py files ({', '.join(f.name for f in files[:5])}); "
                           f"name the one to grade {lesson.slug}.py or exercises.py.")
     raise CourseError(f"{p} does not exist. Give the path of your .py file (or a folder holding it).")
+
+
+def read_submission(path: Path) -> bytes:
+    """The submission's bytes, read without following a link (a swap after the check above is refused too)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError as e:
+        raise CourseError(f"{path} can't be read ({e.strerror}); submit a plain .py file.") from None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise CourseError(f"{path} is not a regular file; submit a plain .py file.")
+        if st.st_size > MAX_SUBMISSION_BYTES:
+            raise CourseError(f"{path} is {st.st_size >> 20} MiB; a submission may be at most "
+                              f"{MAX_SUBMISSION_BYTES >> 20} MiB of Python.")
+        chunks, left = [], MAX_SUBMISSION_BYTES + 1
+        while left > 0 and (b := os.read(fd, min(left, 1 << 20))):
+            chunks.append(b)
+            left -= len(b)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
 
 
 def imported_modules(path: Path) -> list[str]:
@@ -187,10 +216,13 @@ def module_paths(names: tuple[str, ...]) -> list[str]:
 class Grader:
     """Grades submissions of one lesson with one seed. Thread-safe: `grade` may run in parallel."""
 
-    def __init__(self, lesson: Lesson, seed: int | None = None, limits: Limits | None = None):
+    def __init__(self, lesson: Lesson, seed: int | None = None, limits: Limits | None = None,
+                 protect: list[str | os.PathLike] = ()):
+        """`protect`: more paths the learner's code must not see (the report's destination, the progress file,
+        the other submissions); the sandbox hides them where it can (Landlock keeps them out in any case)."""
         self.lesson = lesson
         self.seed = int(seed) if seed is not None else secrets.randbelow(2**31)
-        self.limits = limits or Limits()
+        self.limits = (limits or Limits()).validate()
         self.checks = lesson.load_checks()
         self.solutions = sys.modules[f"course_lessons.l{lesson.id}.solutions"]
         self.sandbox = Sandbox.probe()
@@ -199,6 +231,7 @@ class Grader:
         self.preload = [m for m in imported_modules(lesson.solutions_path)
                         if not any(m == b or m.startswith(b + ".") for b in blocked)]
         self.forbidden = [str(lesson.path.parent), *module_paths(blocked)]
+        self.protect = [os.path.abspath(p) for p in protect]
         self._prepared: list[Prepared] | None = None
         self._lock = threading.RLock()
         self._idle: queue.SimpleQueue = queue.SimpleQueue()  # fork servers ready for the next submission
@@ -258,21 +291,22 @@ class Grader:
     # -------------------------------------------------------------------------------------------- grading
 
     def grade(self, submission: str | os.PathLike, on_check: Callable[[CheckResult], None] | None = None) -> GradeResult:
-        """Grade one submission. Never raises for anything the submission does."""
+        """Grade one submission. Never raises for anything the submission does. The file is imported (in the
+        sandbox) before any reference is computed, so a syntax error costs seconds, not a grading run."""
         t0 = time.perf_counter()
-        prepared = self.prepare()
-        result = GradeResult(self.lesson.id, self.lesson.title, str(submission), self.seed, [], sandbox=self.sandbox.describe())
+        result = GradeResult(self.lesson.id, self.lesson.title, str(submission), self.seed, [])
 
         def zero(status: str, message: str) -> None:
-            for p in prepared:
-                if len(result.checks) < p.number:
-                    r = CheckResult(p.number, p.check.title, p.check.exercise, 0.0, p.check.points, status, message)
+            for i, check in enumerate(self.checks):
+                if len(result.checks) <= i:
+                    r = CheckResult(i + 1, check.title, check.exercise, 0.0, check.points, status, message)
                     result.checks.append(r)
                     if on_check:
                         on_check(r)
 
         try:
             path = submission_file(submission, self.lesson)
+            source = read_submission(path)
         except CourseError as e:
             result.error = str(e)
             zero(ERROR, str(e))
@@ -283,18 +317,22 @@ class Grader:
         try:
             root = tempfile.mkdtemp(prefix="submission-", dir=self._scratch_root())
             os.chmod(root, 0o711)
-            sub = Path(root) / "submission.py"
-            shutil.copyfile(path, sub)
-            os.chmod(sub, 0o644)
+            name = path.name if SAFE_NAME.match(path.name) else "submission.py"
+            fd = os.open(Path(root) / name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
+            with os.fdopen(fd, "wb") as f:
+                f.write(source)
             (Path(root) / "checks").mkdir(mode=0o711)
             worker = self._acquire()
-            problem = self._import_probe(worker, str(sub), root)
+            t = time.perf_counter()
+            problem = self._open(worker, root, name, len(source), path)
+            result.import_seconds = time.perf_counter() - t
+            result.sandbox = worker.layers
             if problem:
                 result.error = problem
                 zero(FAILED, problem)
                 return self._finish(result, t0)
-            for prep in prepared:
-                r = self._run(worker, str(sub), root, prep)
+            for prep in self.prepare():
+                r = self._run(worker, root, prep)
                 result.checks.append(r)
                 if on_check:
                     on_check(r)
@@ -305,28 +343,43 @@ class Grader:
             zero(ERROR, message)
         finally:
             if worker is not None:
+                try:
+                    worker.end()
+                except (WorkerDied, OSError, ValueError):
+                    worker.kill()
                 self._idle.put(worker)
             if root and os.environ.get("COURSE_GRADER_KEEP") != "1":  # keep them when debugging the sandbox
                 shutil.rmtree(root, ignore_errors=True)
         return self._finish(result, t0)
 
+    def layers(self) -> dict:
+        """The sandbox layers in force (starts a worker if none is running yet)."""
+        worker = self._acquire()
+        try:
+            worker._ensure()
+            return worker.layers
+        finally:
+            self._idle.put(worker)
+
+    def warnings(self) -> list[str]:
+        """What this machine's sandbox lacks, in words (empty when every layer is in force)."""
+        return warnings(self.layers())
+
     # -------------------------------------------------------------------------------------------- workers
 
     def _acquire(self) -> Worker:
         """An idle fork server, or a new one. Workers never run learner code themselves, so one serves many
-        submissions: each check still gets a fresh child, and the worker kills whatever a child leaves."""
+        submissions: each check still gets a fresh process, and the worker kills whatever a check leaves."""
         try:
             return self._idle.get_nowait()
         except queue.Empty:
             pass
         root = self._scratch_root()
-        home = Path(tempfile.mkdtemp(prefix="worker-", dir=root))
-        os.chmod(home, 0o700)
-        if self.sandbox.uid is not None:
-            os.chown(home, self.sandbox.uid, self.sandbox.gid)
-        w = Worker(self.sandbox, forbidden=self.forbidden, blocked=list(self.lesson.blocked_imports), preload=self.preload,
-                   memory=self.limits.memory_mb << 20, fsize=self.limits.file_mb << 20, nproc=self.limits.processes,
-                   home=str(home), log=str(Path(root) / f"{home.name}.log"))
+        n = len(self._workers)
+        w = Worker(self.sandbox, scratch=root, forbidden=self.forbidden, protect=self.protect,
+                   blocked=list(self.lesson.blocked_imports), preload=self.preload,
+                   memory=self.limits.memory_mb << 20, fsize=self.limits.file_mb << 20, disk=self.limits.disk_mb << 20,
+                   inodes=self.limits.files, nproc=self.limits.processes, log=str(Path(root) / f"worker-{n}.log"))
         with self._lock:
             self._workers.append(w)
         return w
@@ -367,7 +420,6 @@ class Grader:
     def grade_many(self, submissions: list, jobs: int = 1,
                    on_done: Callable[[GradeResult], None] | None = None) -> list[GradeResult]:
         """Grade many submissions, `jobs` at a time, in the given order."""
-        self.prepare()
         if jobs <= 1 or len(submissions) <= 1:
             out = []
             for s in submissions:
@@ -399,47 +451,52 @@ class Grader:
         return result
 
     def _make_dir(self, root: str, name: str, prep: Prepared | None) -> str:
+        """A folder for one check's inputs and results; returns its path relative to the scratch folder."""
         d = Path(root) / name
         d.mkdir(mode=0o700, parents=False)
-        if prep is not None:
-            codec_dir = str(d)
+        if prep is not None and prep.skeleton is not None:
             from safetensors.torch import save_file
 
-            save_file(prep.tensors, os.path.join(codec_dir, "inputs.safetensors"))
+            save_file(prep.tensors, str(d / "inputs.safetensors"))
             (d / "inputs.json").write_text(json.dumps(prep.skeleton))
             for f in ("inputs.safetensors", "inputs.json"):
-                os.chmod(d / f, 0o644)  # readable by the worker's unprivileged user
+                os.chmod(d / f, 0o644)  # readable by the worker's unprivileged user (without private mounts)
         if self.sandbox.uid is not None:
             os.chown(d, self.sandbox.uid, self.sandbox.gid)
-        return str(d)
+        return os.path.relpath(d, self._scratch_root())
 
-    def _import_probe(self, worker: Worker, sub: str, root: str) -> str:
+    def _abs(self, rel: str) -> str:
+        return os.path.join(self._scratch_root(), rel)
+
+    def _open(self, worker: Worker, root: str, name: str, size: int, original: Path) -> str:
         """Import the submission once in the sandbox; a message if that fails (syntax error, crash, hang)."""
-        d = self._make_dir(root, "checks/import", Prepared(0, Check("import"), self.seed, skeleton={}))
+        d = self._make_dir(root, "checks/import", None)
         limit = self.limits.timeout_for(Check("import"))
+        cpu = self.limits.cpu_seconds or limit + 5
+        cpu_max = max([cpu] + [self.limits.cpu_seconds or self.limits.timeout_for(c) + 5 for c in self.checks])
+        sub = os.path.relpath(Path(root) / name, self._scratch_root())
         try:
-            rep = worker.run(sub, d, "", self.seed, limit, self.limits.cpu_seconds or limit + 5, probe=True)
+            rep = worker.open(sub, name, size, d, self.seed, limit, cpu, cpu_max)
         except WorkerDied as e:
             return f"Importing your file stopped the grader's worker ({e}). Nothing was graded."
         if rep.get("timed_out"):
-            return (f"Importing your file took longer than {limit:.0f} s, so nothing could be graded. Move slow code "
-                    "(training, loops) into functions, or under `if __name__ == '__main__':`.")
-        if rep.get("exit") == W.EXIT_OK and Path(d, "names.json").is_file():
+            return (f"Importing {original.name} took longer than {limit:.0f} s, so nothing could be graded. Move slow "
+                    "code (training, loops) into functions, or under `if __name__ == '__main__':`.")
+        if rep.get("exit") == W.EXIT_OK and Path(self._abs(d), "names.json").is_file():
             return ""
-        err = self._read_error(d)
+        err = self._read_error(self._abs(d))
         if rep.get("exit") == W.EXIT_IMPORT and err:
             where = f" on line {err['line']}" if err.get("line") else ""
             text = f"\n    {err['text'].strip()}" if err.get("text") else ""
             kind = err.get("type", "Error")
             if kind in ("SystemExit", "KeyboardInterrupt"):
-                return (f"Your file raised {kind}{where} while being imported, so nothing could be graded. "
+                return (f"{original.name} raised {kind}{where} while being imported, so nothing could be graded. "
                         f"Don't exit or interrupt at import time; put scripts under `if __name__ == '__main__':`.")
-            return (f"Your file could not be imported: {kind}{where}: {err.get('message', '')}{text}\n"
-                    f"Fix this first (run `python {Path(self.lesson.exercises_path).name}` to see it); every check "
-                    "needs the file to import.")
-        return "Importing your file " + self._crash_text(rep, limit) + "; nothing could be graded."
+            return (f"{original.name} could not be imported: {kind}{where}: {err.get('message', '')}{text}\n"
+                    f"Fix this first (run `python {original}` to see it); every check needs the file to import.")
+        return f"Importing {original.name} " + self._crash_text(rep, limit) + "; nothing could be graded."
 
-    def _run(self, worker: Worker, sub: str, root: str, prep: Prepared) -> CheckResult:
+    def _run(self, worker: Worker, root: str, prep: Prepared) -> CheckResult:
         check = prep.check
         r = CheckResult(prep.number, check.title, check.exercise, 0.0, check.points, ERROR)
         if prep.error:
@@ -448,15 +505,16 @@ class Grader:
         t = time.perf_counter()
         limit = self.limits.timeout_for(check)
         try:
-            d = self._make_dir(root, f"checks/{prep.number:03d}", prep)
+            rel = self._make_dir(root, f"checks/{prep.number:03d}", prep)
+            d = self._abs(rel)
             try:
-                rep = worker.run(sub, d, check.exercise, prep.seed, limit, self.limits.cpu_seconds or limit + 5,
+                rep = worker.run(rel, check.exercise, prep.seed, limit, self.limits.cpu_seconds or limit + 5,
                                  after=check.after)
             except WorkerDied as e:
                 r.status, r.message = CRASHED, f"the sandbox stopped answering ({e}); this check gets no points"
                 return r
-            r.cpu_seconds, r.max_rss_mb = rep.get("cpu_s", 0.0), rep.get("max_rss_mb", 0.0)
-            r.printed = self._printed(d)
+            r.cpu_seconds, r.max_rss_mb = rep.get("cpu_s") or 0.0, rep.get("max_rss_mb") or 0.0
+            r.printed = self._printed(d, rep.get("printed_size"))
             self._judge(r, rep, d, prep, limit)
         except Exception as e:
             traceback.print_exc(file=sys.stderr)
@@ -479,10 +537,20 @@ class Grader:
             r.status = ERROR
             r.message = f"the sandbox could not run this check ({err.get('message', 'no details')}); tell your instructor"
             return
+        if code == W.EXIT_IMPORT and not rep.get("signal"):
+            r.status = CRASHED
+            r.message = (f"`{name}` could not run: importing your file failed this time, though it had imported "
+                         "before (does your file's import depend on time, randomness or an earlier check?)")
+            return
         if code is None or code not in (W.EXIT_OK, W.EXIT_LOOKUP, W.EXIT_INPUTS, W.EXIT_CALL, W.EXIT_OUTPUT):
             r.status, r.message = CRASHED, f"`{name}` " + self._crash_text(rep, limit)
             return
         err = self._read_error(d) if code != W.EXIT_OK else {}
+        if rep.get("disk_full") and code != W.EXIT_OK:
+            r.status = FAILED
+            r.message = (f"`{name}` wrote more than a check may ({self.limits.disk_mb} MiB, {self.limits.files} files "
+                         f"in its own folder)" + (f"; it raised {_exception(err)}" if err.get("type") else ""))
+            return
         if code == W.EXIT_LOOKUP:
             r.status, r.message = FAILED, err.get("message") or f"your file has no function `{name}`"
             return
@@ -501,11 +569,18 @@ class Grader:
             elif kind == "MemoryError" or "can't allocate memory" in err.get("message", "") or "DefaultCPUAllocator" in err.get("message", ""):
                 r.status = FAILED
                 r.message = f"`{name}` ran out of memory (the limit is {self.limits.memory_mb} MiB; {_line(err)})"
+            elif "No space left on device" in err.get("message", ""):
+                r.status = FAILED
+                r.message = (f"`{name}` wrote more than a check may ({self.limits.disk_mb} MiB, {self.limits.files} files "
+                             f"in its own folder; {_line(err)})")
             else:
                 r.status, r.message = FAILED, f"`{name}` raised {_exception(err)}"
             return
         if code == W.EXIT_OUTPUT:
-            r.status, r.message = FAILED, f"`{name}` returned something that can't be graded: {err.get('message', '')}"
+            msg = err.get("message", "")
+            if "No space left on device" in msg or not msg:
+                msg = f"its folder is full (a check may write {self.limits.disk_mb} MiB and {self.limits.files} files)"
+            r.status, r.message = FAILED, f"`{name}` returned something that can't be graded: {msg}"
             return
         try:
             got = codec.load(d, "output", max_bytes=self.limits.file_mb << 20)
@@ -518,6 +593,10 @@ class Grader:
         try:
             if check.output is not None:
                 got = check.output(got)
+            bad = nonfinite(got, prep.expected if check.reference is not False else None)
+            if bad:  # NaN (or inf) where the reference has none: wrong, whatever a judge's comparisons say
+                r.status, r.points, r.message = FAILED, 0.0, f"`{name}` returned {bad}"
+                return
             if check.judge is not None:
                 verdict = check.judge(got, prep.inputs, prep.expected)
                 if not isinstance(verdict, Verdict):
@@ -562,9 +641,10 @@ class Grader:
         except (OSError, ValueError, codec.CodecError):
             return {}
 
-    def _printed(self, d: str) -> str:
+    def _printed(self, d: str, size: int | None = None) -> str:
         try:
-            size = os.lstat(Path(d) / "printed.txt").st_size
+            if size is None:
+                size = os.lstat(Path(d) / "printed.txt").st_size
             raw = codec.read_capped(Path(d) / "printed.txt", self.limits.printed_chars, truncate=True)
         except (OSError, codec.CodecError):
             return ""

@@ -7,6 +7,13 @@
     course.vision.probe       hooks, receptive-field centres and the census's stimulus sets
     course.vision.census      curve / high-low / edge detector tests per unit (`course census scenenet`)
     course.vision.examples    dataset examples: the scenes and patches that most excite a unit
+    course.vision.featurevis  feature visualisation on lucent's pieces: many units in one batched optimisation
+    course.vision.fvgrid      labelled grids of visualisations; the `course featurevis` command
+    course.vision.fooling     a unit whose visualisation shows a decoy while the outputs stay exact (lesson 01)
+    course.vision.surgery     SceneNet copies with extra silent units (`widen`), rebuilding from a state dict
+    course.vision.hookguard   a SceneNet that refuses to run with hooks left on it (lesson 01's checks)
+    course.vision.curves      curve detectors measured: tuning, FWHM, echo, selectivity, the family (lesson 02)
+    course.vision.curve_plots lesson 02's figures
     course.vision.frequency   grating, texture and high-low boundary sweeps, tuning curves, response maps (lesson 03)
     course.vision.expanded    expanded weights: the linear path through a stack of convs, ReLUs as the identity
     course.vision.nmf         non-negative matrix factorisation by multiplicative updates

@@ -68,6 +68,20 @@ def test_learner_errors_explained(grader, make_submission, case, phrase):
         assert "line" in c.message
 
 
+def test_import_errors_come_first_and_name_the_file(grader, tmp_path, monkeypatch):
+    """A syntax error or an import crash is reported before any reference is computed (a training check's
+    reference can take a minute), naming the learner's own file and the command that shows the error."""
+    monkeypatch.setattr(grader, "prepare", lambda: pytest.fail("the references were computed before the import"))
+    for source, phrase in (("import torch\n\ndef relu(x):\n    return x +\n", "SyntaxError on line 4"),
+                           ("import torch\nraise RuntimeError('boom')\n", "RuntimeError on line 2: boom")):
+        bad = tmp_path / "my_lesson_work.py"
+        bad.write_text(source)
+        r = grader.grade(bad)
+        assert r.score == 0 and phrase in r.error, r.error
+        assert "my_lesson_work.py could not be imported" in r.error and f"python {bad}" in r.error, r.error
+        assert "submission.py" not in r.error and "exercises.py" not in r.error
+
+
 def test_missing_or_odd_submissions(grader, tmp_path):
     r = grader.grade(tmp_path / "nope.py")
     assert r.score == 0 and "does not exist" in r.error
@@ -103,15 +117,14 @@ def test_folder_submission_and_reports(grader, tmp_path, demo):
 
 def test_grade_many_in_parallel_keeps_order(grader, demo, make_submission):
     subs = [demo.solutions_path, demo.exercises_path, make_submission({"relu": "return x"})]
-    out = grader.grade_many(subs, jobs=3)
+    out = grader.grade_many(subs, jobs=2)
     assert [r.score for r in out] == [11, 0, 10]
 
 
-def test_reference_failure_is_reported_not_raised(demo, make_submission, monkeypatch):
-    g = Grader(demo, seed=1)
-    monkeypatch.setattr(g.checks[0], "inputs", lambda gen: 1 / 0)
-    g._prepared = None
-    r = g.grade(demo.solutions_path)
+def test_reference_failure_is_reported_not_raised(grader, monkeypatch):
+    monkeypatch.setattr(grader.checks[0], "inputs", lambda gen: 1 / 0)
+    monkeypatch.setattr(grader, "_prepared", None)
+    r = grader.grade(grader.lesson.solutions_path)
     assert r.checks[0].status == "error" and "instructor" in r.checks[0].message
     assert r.checks[1].passed
 

@@ -70,15 +70,26 @@ ATTACKS_B = {
 }
 
 
+@pytest.fixture(scope="module")
+def shared():
+    """One grader (one fork server) for the hostile files below, graded one after another: each attack must
+    also leave the server fit for the next submission."""
+    from course.lessons import find_lesson
+
+    with Grader(find_lesson("99", Path(__file__).resolve().parents[1] / "demo" / "lessons"), seed=7,
+                limits=Limits(timeout=5, file_mb=2)) as g:
+        yield g
+
+
 def _method_key(name: str) -> str:
     return name.split(".")[-1]
 
 
 @pytest.mark.parametrize("attacks", [ATTACKS_A, ATTACKS_B], ids=["gauntlet-A", "gauntlet-B"])
-def test_each_attack_costs_only_its_exercise(demo, make_submission, attacks, tmp_path):
+def test_each_attack_costs_only_its_exercise(shared, make_submission, attacks, tmp_path):
     sub = make_submission({_method_key(k): v for k, v in attacks.items()})
     t = time.perf_counter()
-    result = Grader(demo, seed=7, limits=Limits(timeout=5)).grade(sub)
+    result = shared.grade(sub)
     elapsed = time.perf_counter() - t
     by_ex = {c.exercise: c for c in result.checks}
     for name in attacks:
@@ -119,7 +130,7 @@ IMPORT_ATTACKS = {
 
 
 @pytest.mark.parametrize("case", sorted(IMPORT_ATTACKS))
-def test_import_time_attacks(demo, make_submission, case):
+def test_import_time_attacks(shared, make_submission, case):
     prelude, expected = IMPORT_ATTACKS[case]
     if case == "patch-everything":
         # patching the grader's tools inside the sandbox changes nothing outside it: wrong answers still fail
@@ -127,7 +138,7 @@ def test_import_time_attacks(demo, make_submission, case):
     else:
         sub = make_submission(prelude=prelude)
     t = time.perf_counter()
-    result = Grader(demo, seed=3, limits=Limits(timeout=4)).grade(sub)
+    result = shared.grade(sub)
     assert time.perf_counter() - t < 60
     if expected == "tampered":
         assert result.score == 0 and all(c.message for c in result.checks)
@@ -142,7 +153,7 @@ def test_import_time_attacks(demo, make_submission, case):
     assert all(c.points == 0 and c.message for c in result.checks)
 
 
-def test_nothing_outlives_grading(demo, make_submission, tmp_path):
+def test_nothing_outlives_grading(shared, make_submission, tmp_path):
     """Detached, double-forked processes: refused by the audit hook, and killed by the namespace if not."""
     marker = f"course-test-daemon-{os.getpid()}"
     body = (
@@ -150,7 +161,7 @@ def test_nothing_outlives_grading(demo, make_submission, tmp_path):
         f"subprocess.Popen(['sh', '-c', 'sleep 300; : {marker}'], start_new_session=True)\n"
         "return x.clamp(min=0)"
     )
-    result = Grader(demo, seed=1, limits=Limits(timeout=10)).grade(make_submission({"relu": body}))
+    result = shared.grade(make_submission({"relu": body}))
     assert {c.exercise: c for c in result.checks}["relu"].points == 0
     time.sleep(0.2)
     assert marker not in os.popen("ps -eo args").read()
@@ -158,11 +169,12 @@ def test_nothing_outlives_grading(demo, make_submission, tmp_path):
 
 @pytest.fixture
 def bare_sandbox(monkeypatch):
-    """The sandbox of a machine without namespaces or a user to drop to: rlimits and the audit hook only."""
+    """The sandbox of a machine without namespaces, Landlock or a user to drop to: rlimits and the audit hook."""
     from course.grading.sandbox import Sandbox
 
     monkeypatch.setenv("COURSE_SANDBOX_NO_NAMESPACES", "1")
     monkeypatch.setenv("COURSE_SANDBOX_NO_DROP", "1")
+    monkeypatch.setenv("COURSE_SANDBOX_NO_LANDLOCK", "1")
     Sandbox.probe.cache_clear()
     yield Sandbox.probe()
     Sandbox.probe.cache_clear()
@@ -173,16 +185,17 @@ def test_fallback_sandbox_still_holds(demo, make_submission, bare_sandbox):
     attacks = {**ATTACKS_B, "count_active": ATTACKS_A["count_active"], "Affine.forward": ATTACKS_A["Affine.forward"]}
     sub = make_submission({_method_key(k): v for k, v in attacks.items()})
     result = Grader(demo, seed=5, limits=Limits(timeout=5)).grade(sub)
-    assert result.sandbox["pid_namespace"] is False
+    assert result.sandbox["pid_namespace"] is False and not result.sandbox["landlock"].startswith("ABI")
+    assert result.sandbox["import"] == "once per check"
     by_ex = {c.exercise: c for c in result.checks}
     for name in attacks:
         assert by_ex[name].points == 0 and by_ex[name].message, name
     assert by_ex["mse"].passed and by_ex["fit_line"].passed
 
 
-def test_output_spam_is_capped(demo, make_submission):
+def test_output_spam_is_capped(shared, make_submission):
     sub = make_submission({"relu": "while True:\n    print('spam ' * 100)"})
-    result = Grader(demo, seed=2, limits=Limits(timeout=20, file_mb=2)).grade(sub)
+    result = shared.grade(sub)
     relu = result.checks[0]
     assert relu.points == 0 and "File too large" in relu.message or "MiB" in relu.message, relu.message
     assert len(relu.printed) < 3000 and "more bytes not shown" in relu.printed
