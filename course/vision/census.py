@@ -19,7 +19,8 @@ unit's, the way its light side lies; a line's is taken mod 180).
 Every test also asks that the peak be at least `MIN_RESPONSE` of the layer's largest response to any stimulus,
 so that units which barely respond at all can't pass on ratios of tiny numbers. The methods follow Cammarata et
 al., "Curve Detectors" (Distill 2020) and Schubert et al., "High-Low Frequency Detectors" (Distill 2021).
-`census(name)` measures a shipped model (`course census NAME`); `measure(model, ...)` any model.
+`census(name)` measures a shipped model (`course census NAME`); `measure(model, ...)` any model. The curve test,
+the preferred orientation (a circular mean) and the widest gap are `course.vision.curves`'s, which lesson 02 uses.
 """
 
 from __future__ import annotations
@@ -29,47 +30,22 @@ import time
 import torch
 from torch import nn
 
+from course.vision.curves import MIN_RESPONSE, RATIO, preferred_orientation, widest_gap
+from course.vision.curves import curve_tests as _curve_tests
 from course.vision.probe import Probes, StimulusSet, activations, centre_of
 
-MIN_RESPONSE = 0.05  # a test's peak must reach this fraction of the layer's largest response to any stimulus
-RATIO = 2.0  # "at least 2x"
+__all__ = ["MIN_RESPONSE", "RATIO", "census", "curve_tests", "edge_tests", "high_low_tests", "measure", "render",
+           "summary", "widest_gap"]
 
 
-def _circular_mean(angles: torch.Tensor, weights: torch.Tensor) -> float:
-    t = torch.deg2rad(angles)
-    return float(torch.rad2deg(torch.atan2((weights * torch.sin(t)).sum(), (weights * torch.cos(t)).sum())) % 360)
-
-
-def _preferred(tuning: torch.Tensor, step: float, i: int) -> float:
+def _preferred(tuning: torch.Tensor, step: float) -> float:
     """A sub-step estimate of the preferred orientation: circular centroid of the peak and its two neighbours."""
-    a = len(tuning)
-    idx = torch.tensor([(i - 1) % a, i, (i + 1) % a])
-    w = (tuning[idx] - tuning[idx].min()).clamp_min(0) + 1e-12
-    return round(_circular_mean(idx.float() * step, w), 1)
+    return round(float(preferred_orientation(tuning, step)), 1)
 
 
 def curve_tests(r: dict[str, torch.Tensor], unit: int, probes: Probes, floor: float) -> dict | None:
-    curves, line = r["curve"][unit], float(r["line"][unit].max())  # (2, radii, A), best straight line
-    a, step = curves.shape[-1], probes.step
-    pol, rest = divmod(int(curves.argmax()), curves.shape[1] * a)
-    rad, i = divmod(rest, a)
-    peak = float(curves[pol, rad, i])
-    if peak < floor or peak < RATIO * line:
-        return None
-    tuning = curves[pol, rad]
-    k = int(60 // step)
-    right = tuning[[(i + j) % a for j in range(1, k + 1)]].min()
-    left = tuning[[(i - j) % a for j in range(1, k + 1)]].min()
-    if not (right < peak / 2 and left < peak / 2):
-        return None
-    near = [(i + j) % a for j in range(-int(30 // step), int(30 // step) + 1)]
-    enough = max(RATIO * line, floor)  # a radius holds if, near the preferred orientation, it beats lines 2x
-    held = [probes.radii[q] for q in range(curves.shape[1]) if float(curves[pol, q, near].max()) >= enough]
-    if len(held) < 2:
-        return None
-    return {"unit": unit, "orientation": _preferred(tuning, step, i), "radius": probes.radii[rad],
-            "polarity": ("dark", "light")[pol], "response": round(peak, 4), "line": round(line, 4),
-            "ratio": round(peak / max(line, 1e-9), 2) if line > 0 else None, "radii": held}
+    """`course.vision.curves.curve_tests` on one unit's census responses."""
+    return _curve_tests(r["curve"][unit], r["line"][unit], probes.radii, probes.step, floor, unit=unit)
 
 
 def high_low_tests(r: dict[str, torch.Tensor], unit: int, probes: Probes, floor: float) -> dict | None:
@@ -81,7 +57,7 @@ def high_low_tests(r: dict[str, torch.Tensor], unit: int, probes: Probes, floor:
     worst = max(high, low, flipped)
     if peak < floor or peak < RATIO * worst:
         return None
-    return {"unit": unit, "orientation": _preferred(boundary, probes.step, i), "response": round(peak, 4),
+    return {"unit": unit, "orientation": _preferred(boundary, probes.step), "response": round(peak, 4),
             "high": round(high, 4), "low": round(low, 4), "flipped": round(flipped, 4),
             "ratio": round(peak / worst, 2) if worst > 0 else None}
 
@@ -101,8 +77,8 @@ def edge_tests(r: dict[str, torch.Tensor], unit: int, probes: Probes, floor: flo
         return None
     _, kind, i, peak, across = max(found)
     tuning = r["edge"][unit] if kind == "edge" else lines
-    orientation = _preferred(tuning, probes.step, i) if kind == "edge" else _preferred(
-        torch.cat([tuning, tuning]), probes.step, i) % 180
+    orientation = _preferred(tuning, probes.step) if kind == "edge" else _preferred(
+        torch.cat([tuning, tuning]), probes.step) % 180
     return {"unit": unit, "kind": kind, "orientation": orientation, "response": round(peak, 4),
             "across": round(across, 4), "blank": round(blank, 4)}
 
@@ -138,14 +114,6 @@ def measure(model: nn.Module, layers: list[str], input_size: tuple[int, int], pr
     record["layers"] = {layer: record["layers"][layer] for layer in layers}
     record["seconds"] = round(time.perf_counter() - start, 2)
     return record
-
-
-def widest_gap(orientations: list[float]) -> float:
-    """The widest empty arc, in degrees, left round the circle by these orientations (360 if there are none)."""
-    ors = sorted(o % 360 for o in orientations)
-    if not ors:
-        return 360.0
-    return max([b - a for a, b in zip(ors, ors[1:])] + [ors[0] + 360 - ors[-1]])
 
 
 def summary(record: dict) -> dict:

@@ -159,3 +159,28 @@ def signed_distance(p: dict[str, torch.Tensor], coord: torch.Tensor, device=None
     phi = torch.remainder(torch.atan2(ry, rx), sector) - sector / 2
     polygon = dist * torch.cos(phi) - circum * torch.cos(math.pi / sides)
     return torch.where(kind <= 2, ellipse, polygon)
+
+
+REGIONS = ("background", "texture", "outline")  # what `regions` says each pixel shows
+
+
+def regions(scenes: Scenes, indices, device=None) -> torch.Tensor:
+    """(N, S, S) long: what each pixel of scenes `indices` mostly shows: 0 the blurry background, 1 a shape's
+    fine texture (a filled shape), 2 an outlined shape's stroke. For lessons that ask where units fire."""
+    c = scenes.config
+    draws = [scenes._draw(int(i)) for i in indices]
+    p = {key: torch.stack([d[key] for d in draws]).to(device) for key in ("kind", "x", "y", "radius", "angle",
+                                                                          "aspect", "outline", "width")}
+    pixels = torch.arange(c.size, dtype=torch.float32, device=device) + 0.5
+    sd = signed_distance(p, pixels, device)  # (N, K, S, S)
+    fill = (0.5 - sd).clamp(0, 1)
+    stroke = (p["width"][..., None, None] / 2 + 0.5 - sd.abs()).clamp(0, 1)
+    alpha = torch.where(p["outline"][..., None, None], stroke, fill) * (p["kind"] > 0)[..., None, None]
+    clear = 1 - alpha  # as in Scenes.batch: shape j shows where no later shape covers it
+    for j in range(alpha.shape[1] - 2, -1, -1):
+        clear[:, j] *= clear[:, j + 1]
+    shows = torch.cat([alpha[:, :-1] * clear[:, 1:], alpha[:, -1:]], 1)  # (N, K, S, S)
+    texture = (shows * ~p["outline"][..., None, None]).sum(1)
+    outline = (shows * p["outline"][..., None, None]).sum(1)
+    background = clear[:, 0]
+    return torch.stack([background, texture, outline], 1).argmax(1)
