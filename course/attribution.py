@@ -19,7 +19,10 @@ such, one per example (as captum), or any function mapping the model's output to
 
 The conventions (what each integration rule and window count means, what the completeness error's sign is)
 follow captum, which the tests use as the oracle on the same inputs, value by value:
-`tests/test_attribution.py`. `to_map` sums the channels into one (N, H, W) heat map for display.
+`tests/test_attribution.py`. One deliberate difference: captum's "riemann_trapezoid" (0.9.0) puts its n
+points 1/(n-1) apart but weights them 1/n (halved at the ends), so its weights sum to 1 - 1/n and its
+attributions come out (n-1)/n too small; ours are the trapezoid rule's, 1/(n-1), hence captum's times
+n/(n-1), which the tests check. `to_map` sums the channels into one (N, H, W) heat map for display.
 """
 
 from __future__ import annotations
@@ -153,7 +156,8 @@ def rule(method: str, steps: int) -> tuple[Tensor, Tensor]:
         raise UsageError("the Riemann rules need at least 2 steps")
     weights = torch.full((steps,), 1.0 / steps, dtype=torch.float64)
     side = method.removeprefix("riemann_")
-    if side == "trapezoid":
+    if side == "trapezoid":  # n points 1/(n-1) apart, the two ends weighted half (captum: see the docstring)
+        weights = torch.full((steps,), 1.0 / (steps - 1), dtype=torch.float64)
         weights[0] /= 2
         weights[-1] /= 2
         alphas = torch.linspace(0, 1, steps)

@@ -191,6 +191,8 @@ class ProbeReport:
     """Probes of every layer, each kind: `results[kind][layer]`."""
 
     results: dict[str, dict[str, ProbeResult]] = field(default_factory=dict)
+    cells: int = 0  # cells probed (train and test)
+    positive: float = 0.0  # share of them with task label 1
 
     def table(self) -> list[dict]:
         return [{"layer": r.layer, "probe": r.kind, "task": round(r.task, 4), "control": round(r.control, 4),
@@ -228,7 +230,7 @@ def probe_layers(model: nn.Module, images: Tensor, labels: Tensor, types: Tensor
     train, test = train[train >= 0], test[test >= 0]
     control = control_labels(types, labels, generator=g)
     feats = {k: v[keep] for k, v in feats.items()}
-    report = ProbeReport()
+    report = ProbeReport(cells=len(labels), positive=float((labels == 1).float().mean()))
     total, done = len(kinds) * len(layers), 0
     for kind in kinds:
         report.results[kind] = {}

@@ -48,7 +48,7 @@ def pearson(a: Tensor, b: Tensor) -> float:
 
 
 def spearman(a: Tensor, b: Tensor, region: Tensor | None = None) -> Tensor:
-    """Spearman rank correlation per example: a, b (N, ...) -> (N,) (a 1-D pair gives a 0-d tensor).
+    """Spearman rank correlation per example: a, b (N, ...) -> (N,) float64 (a 1-D pair gives a 0-d tensor).
 
     The Pearson correlation of the ranks, ties averaged: what scipy.stats.spearmanr computes. `region`, a
     boolean mask like a (or like one example), keeps only those positions (e.g. the receptive field)."""
@@ -56,9 +56,9 @@ def spearman(a: Tensor, b: Tensor, region: Tensor | None = None) -> Tensor:
         raise UsageError(f"the maps must have the same shape, got {tuple(a.shape)} and {tuple(b.shape)}")
     if a.dim() <= 1:
         keep = torch.ones_like(a, dtype=torch.bool) if region is None else region.bool()
-        return torch.tensor(pearson(rank(a[keep]), rank(b[keep])))
+        return torch.tensor(pearson(rank(a[keep]), rank(b[keep])), dtype=torch.float64)
     keep = torch.ones_like(a, dtype=torch.bool) if region is None else region.bool().expand_as(a)
-    return torch.tensor([pearson(rank(p[k]), rank(q[k])) for p, q, k in zip(a, b, keep)])
+    return torch.tensor([pearson(rank(p[k]), rank(q[k])) for p, q, k in zip(a, b, keep)], dtype=torch.float64)
 
 
 def top_down(model: nn.Module) -> list[str]:

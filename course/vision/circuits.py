@@ -92,9 +92,12 @@ def ablated(model: nn.Module, x: Tensor, units: dict[str, Sequence[int]], mode: 
         return model(x)
 
 
-def held_out(n: int = 1024, start: int = EVAL_OFFSET, scenes: Scenes | None = None) -> tuple[Tensor, Tensor]:
-    """Held-out scenes start .. start + n: images (n, 3, 64, 64) and labels (n, 8, 8)."""
-    return (scenes or Scenes()).batch(range(start, start + n))
+def held_out(n: int = 1024, start: int = EVAL_OFFSET, scenes: Scenes | None = None,
+             batch: int = 256) -> tuple[Tensor, Tensor]:
+    """Held-out scenes start .. start + n: images (n, 3, 64, 64) and labels (n, 8, 8), made `batch` at a time."""
+    scenes = scenes or Scenes()
+    parts = [scenes.batch(range(i, min(i + batch, start + n))) for i in range(start, start + n, batch)]
+    return torch.cat([p[0] for p in parts]), torch.cat([p[1] for p in parts])
 
 
 def class_recall(model: nn.Module, scenes: Scenes | tuple[Tensor, Tensor], n: int = 1024,

@@ -65,9 +65,27 @@ class Sweep:
         return self.responses[u]
 
 
+def layer_output(model: nn.Module, layer: str, images: torch.Tensor, batch: int = 256) -> torch.Tensor:
+    """(N, C, h, w): `layer`'s activations. A SceneNet runs only up to that layer (the layers above cost most of
+    the time and change nothing); any other model runs whole, read by a hook."""
+    from course.vision.models import SceneNet
+
+    if not isinstance(model, SceneNet):
+        return activations(model, images, [layer], batch)[layer]
+    layers = model.layers[:model.layers.index(layer) + 1]
+    outs = []
+    with torch.no_grad():
+        for chunk in images.split(batch):
+            h = (chunk - model.mean) / model.std
+            for name in layers:
+                h = getattr(model, name)(h)
+            outs.append(h)
+    return torch.cat(outs)
+
+
 def respond(model: nn.Module, layer: str, images: torch.Tensor, batch: int = 256) -> torch.Tensor:
     """(N, C): every unit of `layer` at the middle of its feature map, for images (N, 3, H, W)."""
-    act = activations(model, images, [layer], batch)[layer]
+    act = layer_output(model, layer, images, batch)
     h, w = act.shape[-2:]
     return act[:, :, h // 2, w // 2].float().cpu()
 
@@ -185,7 +203,7 @@ def response_map(model: nn.Module, layer: str, unit: int, image: torch.Tensor, f
     """
     x = image[None] if image.dim() == 3 else image
     H, W = x.shape[-2:]
-    act = activations(model, x, [layer])[layer][0, unit]  # (h, w)
+    act = layer_output(model, layer, x)[0, unit]  # (h, w)
     sy, sx = H // act.shape[0], W // act.shape[1]
     if not fine or (sy == 1 and sx == 1):
         return act.repeat_interleave(sy, 0).repeat_interleave(sx, 1)[:H, :W].float().cpu()
@@ -200,7 +218,7 @@ def response_map(model: nn.Module, layer: str, unit: int, image: torch.Tensor, f
             oy, ox = math.floor(dy + 1 - cy0), math.floor(dx + 1 - cx0)
             shifted.append(padded[..., pad + oy:pad + oy + H, pad + ox:pad + ox + W])
             where.append((dy, dx))
-    acts = activations(model, torch.cat(shifted), [layer])[layer][:, unit]  # (sy*sx, h, w)
+    acts = layer_output(model, layer, torch.cat(shifted))[:, unit]  # (sy*sx, h, w)
     out = torch.zeros(act.shape[0] * sy, act.shape[1] * sx)
     for (dy, dx), a in zip(where, acts.float().cpu()):
         out[dy::sy, dx::sx] = a
@@ -255,6 +273,6 @@ def side_ratio(maps: torch.Tensor, edges: TextureEdges, orientation: float, with
 
 def layer_maps(model: nn.Module, layer: str, images: torch.Tensor) -> torch.Tensor:
     """Every unit's coarse response map over images (N, 3, H, W): (N, C, H, W), each map value over its cell."""
-    act = activations(model, images, [layer])[layer]
+    act = layer_output(model, layer, images)
     sy, sx = images.shape[-2] // act.shape[-2], images.shape[-1] // act.shape[-1]
     return act.repeat_interleave(sy, 2).repeat_interleave(sx, 3).float().cpu()

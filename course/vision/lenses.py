@@ -16,6 +16,7 @@ scenes for the attribution and probing figures, and are the first 1,024 for reca
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
@@ -30,7 +31,8 @@ from course.vision.scenes import CLASSES, Scenes, signed_distance
 
 EXAMPLES_START = C.EVAL_OFFSET + 4096  # attribution examples and probing scenes: held out, after the recall set
 DISC = CLASSES.index("disc")
-IG_STEPS = (4, 8, 16, 32, 64, 128)
+IG_STEPS = (4, 16, 64)
+EXAMPLES = 8  # disc cells the attribution and cascade figures average over
 IG_RULES = ("riemann_trapezoid", "gausslegendre")
 
 
@@ -47,7 +49,7 @@ class Examples:
         return len(self.indices)
 
 
-def disc_cells(model: nn.Module, n: int = 16, start: int = EXAMPLES_START, scenes: Scenes | None = None) -> Examples:
+def disc_cells(model: nn.Module, n: int = EXAMPLES, start: int = EXAMPLES_START, scenes: Scenes | None = None) -> Examples:
     """The first `n` held-out scenes from `start` that have a correctly labelled disc cell; in each, the disc
     cell with the highest disc logit."""
     scenes = scenes or Scenes()
@@ -67,6 +69,36 @@ def disc_cells(model: nn.Module, n: int = 16, start: int = EXAMPLES_START, scene
                 targets.append((DISC, r, c))
         i += 64
     return Examples(torch.stack(images), indices, targets)
+
+
+class _OneShape(Scenes):
+    """Scenes with one shape of your choosing on scene `index`'s background (every other shape removed)."""
+
+    def __init__(self, shape: dict):
+        super().__init__()
+        self.shape = shape
+
+    def _draw(self, index: int) -> dict:
+        d = super()._draw(index)
+        d["kind"] = torch.zeros_like(d["kind"])
+        d["kind"][0] = CLASSES.index(self.shape["kind"])
+        for key in ("x", "y", "radius", "angle"):
+            d[key] = d[key].clone()
+            d[key][0] = float(self.shape[key])
+        d["outline"] = d["outline"].clone()
+        d["outline"][0] = bool(self.shape["outline"])
+        return d
+
+
+def drawn_scene(kind: str = "disc", x: float = 32, y: float = 32, radius: float = 12, angle: float = 0,
+                outline: bool = True, background: int = EXAMPLES_START) -> tuple[Tensor, Tensor]:
+    """One shape (kind: disc, ellipse, triangle or square; centre (x, y) and radius in pixels; angle in
+    degrees; outlined or textured) on the background (and colours) of scene `background`.
+    Returns image (3, 64, 64) and labels (8, 8), as `Scenes()[i]`."""
+    if kind not in CLASSES[1:]:
+        raise ValueError(f"kind must be one of {', '.join(CLASSES[1:])}, not {kind!r}")
+    shape = {"kind": kind, "x": x, "y": y, "radius": radius, "angle": math.radians(angle), "outline": outline}
+    return _OneShape(shape)[background]
 
 
 def outline_masks(examples: Examples, width: float = 2.0, scenes: Scenes | None = None) -> Tensor:
@@ -120,32 +152,23 @@ def attribution_figures(model: nn.Module, examples: Examples) -> dict:
             "ig_error": errors, "ig_steps": list(IG_STEPS), "ig_gap": float(gap.abs().mean())}
 
 
-def cascade_figures(model: nn.Module, examples: Examples) -> dict:
-    """Mean Spearman correlation with the trained model's map after each cascade step, over the receptive
-    field, for |maps| and signed maps; and a plain edge detector's correlation with the |maps|."""
+CASCADE_METHODS = ("saliency", "gradient x input", "integrated gradients")
+
+
+def cascade_figures(model: nn.Module, examples: Examples, seed: int = 0) -> dict:
+    """Mean Spearman correlation with the trained model's map after each cascade step (head first), over
+    each cell's receptive field: of |maps| ("abs") and of the signed maps ("signed"; saliency's signed map is
+    the raw gradient)."""
     region = A.support(model, examples.images, examples.targets)
-    edges = edge_map(examples.images)
-    out: dict = {"steps": None, "abs": {}, "signed": {}, "edges": {}}
-    for name in ("saliency", "gradient x input", "integrated gradients"):
-        fn = methods(ig_steps=16)[name]
-        signed = (lambda m, x, t: A.saliency(m, x, t, absolute=False)) if name == "saliency" else fn
-        c = S.cascade(model, examples.images, examples.targets, signed, region=region, absolute=True)
-        raw = torch.stack([S.spearman(c.maps[0], m, region) for m in c.maps])
+    out: dict = {"steps": None, "abs": {}, "signed": {}}
+    for name in CASCADE_METHODS:
+        fn = {"saliency": lambda m, x, t: A.saliency(m, x, t, absolute=False)}.get(name, methods(ig_steps=16)[name])
+        c = S.cascade(model, examples.images, examples.targets, fn, seed=seed, region=region, absolute=True)
+        signed = torch.stack([S.spearman(c.maps[0], m, region) for m in c.maps])
         out["steps"] = c.steps
         out["abs"][name] = c.correlation.mean(1).tolist()
-        out["signed"][name] = raw.mean(1).tolist()
-        out["edges"][name] = [float(S.spearman(m.abs(), edges, region).mean()) for m in (c.maps[0], c.maps[-1])]
+        out["signed"][name] = signed.mean(1).tolist()
     return out
-
-
-def edge_map(images: Tensor) -> Tensor:
-    """(N, H, W): gradient magnitude of the image (Sobel, summed over colours): a map that never looks at
-    the model, the yardstick for "this attribution map is an edge detector"."""
-    kx = torch.tensor([[-1.0, 0, 1], [-2, 0, 2], [-1, 0, 1]])
-    k = torch.stack([kx, kx.T])[:, None]  # (2, 1, 3, 3)
-    flat = images.flatten(0, 1)[:, None]  # (N * 3, 1, H, W)
-    g = F.conv2d(F.pad(flat, (1, 1, 1, 1), mode="replicate"), k)  # (N * 3, 2, H, W)
-    return g.norm(dim=1).view(images.shape).sum(1)
 
 
 PROBE_SCENES = 384

@@ -7,6 +7,7 @@ scores zero. The slips each hint names are the ones the mutants in mutants/ make
 """
 
 import functools
+import math
 
 import torch
 
@@ -135,7 +136,8 @@ def _circular_inputs(g: torch.Generator) -> dict:
     centre = torch.rand(n, 1, generator=g) * 360
     centre[: n // 2] = torch.rand(n // 2, 1, generator=g) * 20 - 10  # clusters straddling 0
     angles = (centre + (torch.rand(n, m, generator=g) - 0.5) * 80) % 360
-    return {"angles": angles, "weights": torch.rand(n, m, generator=g) + 0.05}
+    # (3, 4, m): the mean is over the last dim, whatever the leading ones
+    return {"angles": angles.view(3, 4, m), "weights": (torch.rand(n, m, generator=g) + 0.05).view(3, 4, m)}
 
 
 def _arithmetic_mean(got, expected, inputs) -> bool:
@@ -168,27 +170,59 @@ def _gap_inputs(g: torch.Generator) -> dict:
     _, mid = max(gaps)
     turned = [(o - mid) % 360 for o in chosen]  # the widest gap now wraps round 0
     order = torch.randperm(len(turned), generator=g).tolist()
-    out = [turned[i] for i in order]
-    out[0] -= 360  # any real numbers, taken mod 360
-    out[-1] += 360
+    out = [turned[i] + 360 * (_pick(g, 5) - 2) for i in order]  # any real numbers, taken mod 360
     return {"orientations": out}
 
 
 def _gap_variants(inputs) -> dict:
     ors = sorted(o % 360 for o in inputs["orientations"])
-    raw = list(inputs["orientations"])
-    return {"no_wrap": max(b - a for a, b in zip(ors, ors[1:])),
-            "unsorted": max([abs(b - a) for a, b in zip(raw, raw[1:])] + [0.0])}
+    unsorted = []
+    for seq in (list(inputs["orientations"]), [o % 360 for o in inputs["orientations"]]):
+        steps = [abs(b - a) for a, b in zip(seq, seq[1:])]
+        unsorted += [max(steps), max(steps + [abs(seq[0] + 360 - seq[-1])])]
+    return {"no_wrap": max(b - a for a, b in zip(ors, ors[1:])), "unsorted": unsorted}
 
 
 # ------------------------------------------------------------------------------------------ 4-6. tuning curves
 
 
+@functools.lru_cache(maxsize=None)
+def _echo_pool() -> torch.Tensor:
+    """Tuning curves (every 5 degrees) of units with an echo: above 0.1 of the peak within 30 degrees of the
+    opposite orientation (conv4's curve detectors have none; many other units do)."""
+    from course.vision.curves import echo_ratio
+
+    rows = torch.cat([_sweep(layer).flatten(0, 2) for layer in LAYERS])
+    keep = (rows.amax(1) > 1e-3) & (echo_ratio(rows, 5.0, 30.0) > 0.1)
+    return rows[keep]
+
+
 def _echo_inputs(g: torch.Generator) -> dict:
-    step = _step(g)
-    rows = _tuning_rows(g, 15, step)
-    rows[_pick(g, len(rows))] = 0.0  # a unit that never responds: its echo is 0
-    return {"tuning": rows, "step": step, "window": [30.0, 45.0, 60.0][_pick(g, 3)]}
+    """15 tuning curves of fresh units (6 with echoes), two given a spike at the window's edge and one beyond
+    it, and a unit that never responds."""
+    step, window = _step(g), [30.0, 45.0, 60.0][_pick(g, 3)]
+    pool = _echo_pool()
+    for _ in range(20):  # until the slips (one sample, 90 degrees) differ from the answer on several units
+        echoes = []
+        while len(echoes) < 6:
+            row = pool[_pick(g, len(pool))][:: int(step // 5)]
+            top = row.topk(2).values
+            if top[0] - top[1] >= 1e-4 * top[0]:
+                echoes.append(row.roll(_pick(g, len(row))))
+        rows = torch.cat([_tuning_rows(g, 9, step), torch.stack(echoes)])[torch.randperm(15, generator=g)]
+        inputs = {"tuning": rows, "step": step, "window": window}
+        ref = _echo_variant(inputs, 0.5, True)
+        if all(int(((_echo_variant(inputs, f, w) - ref).abs() > 1e-3).sum()) >= 2 for f, w in ((0.5, False),
+                                                                                              (0.25, True))):
+            break
+    a, k = rows.shape[-1], int(window // step)
+    for n, offset in enumerate((k, k + 1)):  # a spike exactly at the window's edge (counts), one beyond (doesn't)
+        row = rows[n]
+        i = int(row.argmax())
+        row[(i + a // 2 + offset * (1 if _pick(g, 2) else -1)) % a] = 0.9 * row[i]
+    rows[-1] = 0.0  # a unit that never responds: its echo is 0
+    inputs["tuning"] = rows[torch.randperm(len(rows), generator=g)]
+    return inputs
 
 
 def _echo_variant(inputs, shift_frac: float, window: bool) -> torch.Tensor:
@@ -200,8 +234,20 @@ def _echo_variant(inputs, shift_frac: float, window: bool) -> torch.Tensor:
 
 
 def _tuning_inputs(g: torch.Generator) -> dict:
-    step = _step(g)
-    return {"tuning": _tuning_rows(g, 16, step), "step": step}
+    """16 tuning curves of fresh units; four of them lifted by a constant (as a unit with a resting response
+    would be: half maximum is still half the peak response, so the constant counts), one flattened until it
+    never drops to half its peak, one sharpened (raised to a power) until its neighbours are at 0.3 of the peak."""
+    step = [5.0, 10.0][_pick(g, 2)]  # fine enough that a peak's neighbours respond (and differ)
+    rows = _tuning_rows(g, 16, step)
+    lift = torch.randperm(16, generator=g)[:6]
+    peak = rows[lift].amax(1, keepdim=True)
+    rows[lift[:4]] += (0.2 + 0.3 * torch.rand(4, 1, generator=g)) * peak[:4]
+    rows[lift[4]] = 0.6 * peak[4] + 0.4 * rows[lift[4]]  # so broad it never drops to half: width 360
+    row, top = rows[lift[5]], float(peak[5])
+    neighbour = max(float(row[(int(row.argmax()) + d) % len(row)]) for d in (-1, 1)) / top
+    power = max(1.0, math.log(0.3) / math.log(min(max(neighbour, 1e-3), 0.99)))
+    rows[lift[5]] = top * (row / top).clamp_min(0) ** power  # sharpened: its neighbours at <= 0.3 of the peak
+    return {"tuning": rows, "step": step}
 
 
 def _argmax_only(got, expected, inputs) -> bool:
@@ -262,6 +308,15 @@ def _selectivity_inputs(g: torch.Generator) -> dict:
 
 def _columns_swapped(got, expected, inputs) -> bool:
     return isinstance(got, torch.Tensor) and got.shape == expected.shape and _close(got, expected.flip(1), 1e-3)
+
+
+def _fixed_index(got, expected, inputs) -> bool:
+    if not isinstance(got, torch.Tensor) or got.shape != expected.shape:
+        return False
+    best = inputs["curves"].flatten(1).amax(1)
+    lines = inputs["lines"]
+    fixed = torch.stack([best / lines[:, :, 0].flatten(1).amax(1), best / lines[:, :, 1:].flatten(1).amax(1)], 1)
+    return _close(got, fixed, 1e-3)
 
 
 def _upside_down(got, expected, inputs) -> bool:
@@ -419,7 +474,37 @@ def _family_variants(curves, lines, radii, step, floor) -> dict[str, list[int]]:
     return out
 
 
+def _doctored(c: torch.Tensor, line: torch.Tensor, kind: str, side: int, step: float, floor: float) -> torch.Tensor:
+    """A copy of a curve detector's responses (2, R, A) moved onto one test's boundary (see _family_inputs)."""
+    c = c.clone()
+    a = c.shape[-1]
+    p, rest = divmod(int(c.argmax()), c.shape[1] * a)
+    q, i = divmod(rest, a)
+    peak, k, near = c[p, q, i], int(60 // step), int(30 // step)
+    if kind in ("broad", "just_tuned", "late_drop"):
+        # one side stays >= 0.55 of the peak for 60 degrees (fails test 2), or >= 0.4 (passes), or >= 0.55 until
+        # it drops to 0.4 exactly 60 degrees out (passes)
+        for j in range(1, k + 1):
+            level = 0.4 if kind == "just_tuned" or (kind == "late_drop" and j == k) else 0.55
+            c[p, q, (i + side * j) % a] = torch.maximum(c[p, q, (i + side * j) % a], level * peak)
+            if kind == "late_drop" and j == k:
+                c[p, q, (i + side * j) % a] = 0.4 * peak
+    else:  # one other radius answers only at the window's edge (passes) or one sample beyond it (fails test 3)
+        enough = max(2 * float(line.max()), floor)
+        other = [r for r in range(c.shape[1]) if r != q]
+        c[p, other] = 0.0
+        offset = near if kind == "edge_in" else near + 1
+        c[p, other[0], (i + side * offset) % a] = (enough + float(peak)) / 2
+    return c
+
+
 def _family_inputs(g: torch.Generator) -> dict:
+    """30 units of a layer (its curve detectors among them, with the least line-selective ones always, and real
+    near misses), plus doctored copies of curve detectors placed on each test's boundary: tuning broadened to
+    0.55 of the peak on one side (fails test 2; no real unit fails 2 alone), or to 0.4 (passes), or to 0.55
+    until a drop to 0.4 exactly 60 degrees out (passes); one other radius answering only at the edge of the
+    30-degree window (passes) or one sample beyond it (fails test 3).
+    Test 3 implies test 1, so no unit can fail test 1 alone."""
     from course.vision.probe import Probes
 
     probes = Probes()
@@ -428,28 +513,23 @@ def _family_inputs(g: torch.Generator) -> dict:
     v = _family_variants(r["curve"], r["line"], probes.radii, probes.step, floor)
     n = len(r["curve"])
     family = [v["all"][i] for i in torch.randperm(len(v["all"]), generator=g).tolist()]
-    must = set(family[: 3 + _pick(g, max(1, len(family) - 2))])
+    least = sorted(family, key=lambda u: float(r["curve"][u].max() / r["line"][u].max().clamp_min(1e-9)))[:2]
+    must = set(family[: 3 + _pick(g, max(1, len(family) - 2))]) | set(least)
     for name in ("no_tuned", "no_radii"):  # a unit that fails only that test, when there is one
         near_misses = [u for u in v[name] if u not in v["all"]]
         if near_misses:
             must.add(near_misses[_pick(g, len(near_misses))])
     rest = [u for u in torch.randperm(n, generator=g).tolist() if u not in must]
     units = list(must) + rest[: 30 - len(must)]
-    curves, lines = r["curve"][units], r["line"][units]
-    # two doctored copies of curve detectors, their tuning broadened on one side (right, then left): they pass
-    # tests 1 and 3 but not 2 (no real unit does; and test 3 implies test 1, so a unit can't fail 1 alone)
-    doctored = []
-    for side in (1, -1):
+    curves, lines = [r["curve"][units]], [r["line"][units]]
+    for kind, side in (("broad", 1), ("broad", -1), ("just_tuned", 1), ("just_tuned", -1), ("late_drop", 1),
+                       ("late_drop", -1),
+                       ("edge_in", 0), ("edge_out", 0)):
         u = family[_pick(g, len(family))]
-        c = r["curve"][u].clone()
-        a = c.shape[-1]
-        p, rest = divmod(int(c.argmax()), c.shape[1] * a)
-        q, i = divmod(rest, a)
-        for j in range(1, int(60 // probes.step) + 1):
-            c[p, q, (i + side * j) % a] = torch.maximum(c[p, q, (i + side * j) % a], 0.55 * c[p, q, i])
-        doctored.append((c, r["line"][u]))
-    curves = torch.cat([curves, torch.stack([c for c, _ in doctored])])
-    lines = torch.cat([lines, torch.stack([l for _, l in doctored])])
+        side = side or (1 if _pick(g, 2) else -1)
+        curves.append(_doctored(r["curve"][u], r["line"][u], kind, side, probes.step, floor)[None])
+        lines.append(r["line"][u][None])
+    curves, lines = torch.cat(curves), torch.cat(lines)
     order = torch.randperm(len(curves), generator=g)
     return {"curves": curves[order], "lines": lines[order], "radii": list(probes.radii), "step": probes.step,
             "floor": floor}
@@ -481,7 +561,8 @@ CHECKS = [
           hints=[Hint(lambda got, exp, inp: isinstance(got, (int, float)) and abs(got - _gap_variants(inp)["no_wrap"]) < 1e-4,
                       "The widest gap here wraps round 0: count the gap from the largest orientation back to the "
                       "smallest (smallest + 360 - largest)."),
-                 Hint(lambda got, exp, inp: isinstance(got, (int, float)) and abs(got - _gap_variants(inp)["unsorted"]) < 1e-4,
+                 Hint(lambda got, exp, inp: isinstance(got, (int, float))
+                      and any(abs(got - v) < 1e-4 for v in _gap_variants(inp)["unsorted"]),
                       "Sort the orientations (mod 360) before taking neighbours' differences.")]),
     Check("echo_ratio", points=1, inputs=_echo_inputs, tol=Tol(1e-5, 1e-6), title="4. echo_ratio",
           hints=[Hint(lambda got, exp, inp: isinstance(got, torch.Tensor) and bool(torch.isnan(got).any()),
@@ -507,6 +588,8 @@ CHECKS = [
     Check("selectivity", points=2, inputs=_selectivity_inputs, tol=Tol(1e-4, 1e-6), title="7. selectivity",
           hints=[Hint(_columns_swapped, "Your columns are swapped: column 0 is against endless lines (length 0), "
                                         "column 1 against segments (length > 0). Use `lengths`, not a fixed index."),
+                 Hint(_fixed_index, "You took length index 0 as the endless lines: find them with `lengths` (the "
+                                    "index whose length is 0); this check puts them elsewhere."),
                  Hint(_upside_down, "That is line over curve: divide the best curve response by the best line's.")]),
     Check("orientation_tuning", points=2, inputs=_tuning_model_inputs, tol=Tol(1e-4, 1e-5),
           title="8. orientation_tuning on scenenet", timeout=120,

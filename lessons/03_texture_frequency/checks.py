@@ -44,7 +44,8 @@ GRATING_HINTS = [
     Hint(lambda got, exp, inp: _close(got, _grating_with(inp, orientation=-inp["orientation"])),
          "Your stripes are mirrored: y points down the image, so the direction (cos t, sin t) on paper is "
          "x cos t - y sin t here."),
-    Hint(lambda got, exp, inp: _close(got, _grating_with(inp, orientation=90 - inp["orientation"])),
+    Hint(lambda got, exp, inp: _close(got, _grating_with(inp, orientation=270 - inp["orientation"]))
+         or _close(got, _grating_with(inp, orientation=90 - inp["orientation"])),
          "x and y are swapped: x runs along a row (the W axis, columns), y down a column (the H axis)."),
     Hint(lambda got, exp, inp: _close(got, _grating_with(inp, phase=math.degrees(inp["phase"]))),
          "The phase is in degrees: convert it with math.radians before adding it to the angle."),
@@ -144,15 +145,15 @@ def _tuning_inputs(g: torch.Generator) -> dict:
 
     build, model = _net(g)
     layer = ("conv2", "conv3")[int(torch.randint(0, 2, (), generator=g))]
-    centre = centre_of(model, layer, (40, 40))
+    centre = centre_of(model, layer, (48, 48))  # at 48 px the middle unit of conv2 and conv3 is off the image centre
     orientations = torch.arange(0.0, 360.0, 30.0) + _uniform(g, 1, 20)
     seeds = torch.randint(1, 1000, (3,), generator=g).float()
-    probe = solutions.stimuli.high_low(orientations, seed=seeds[0], size=40, centre=centre)
+    probe = solutions.stimuli.high_low(orientations, seed=seeds[0], size=48, centre=centre)
     act = activations(model, probe, [layer])[layer]
     h, w = act.shape[-2:]
     unit = int(act[:, :, h // 2, w // 2].std(0).argmax())  # a unit that the boundaries move
     return {"model": build, "layer": layer, "unit": unit, "orientations": orientations, "seeds": seeds,
-            "centre": centre, "size": 40, "high": _uniform(g, 0.2, 0.3), "low": _uniform(g, 0.03, 0.06)}
+            "centre": centre, "size": 48, "high": _uniform(g, 0.2, 0.3), "low": _uniform(g, 0.03, 0.06)}
 
 
 def _tuning_with(inp: dict, **changes) -> torch.Tensor:
@@ -218,7 +219,7 @@ def _stack(g: torch.Generator) -> dict:
             kw += 1  # rectangular kernels: a transposed kernel shows
         weights.append(torch.randn(channels[i + 1], channels[i], kh, kw, generator=g, dtype=torch.float64))
         strides.append(int(torch.randint(1, 4, (), generator=g)))
-    strides[0] = max(strides[0], 2)  # the first stride always matters
+    strides[:2] = [2, 3] if torch.rand((), generator=g) < 0.5 else [3, 2]  # strides that matter, and differ
     return {"weights": weights, "strides": strides}
 
 
