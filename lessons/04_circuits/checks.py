@@ -466,79 +466,26 @@ ARC_HINTS = [
 
 
 @functools.lru_cache(maxsize=1)
-def shipped_circuit() -> dict:
-    """What the hand-built check needs about scenenet, computed once per grader: the curve family, conv3's
-    line family, calibration activations, tuning windows, held-out conv3 activations and the baseline recalls."""
-    from course import zoo
-    from course.vision import circuits, curves, handbuilt
-    from course.vision.probe import centre_of
+def shipped_circuit():
+    """scenenet's curve circuit measured once per grader (course.vision.workbench): the family, conv3's line
+    family, and the activations every what-if needs."""
+    from course.vision.workbench import circuit_data
 
     torch.manual_seed(0)
-    model = zoo.load("scenenet", device="cpu")
-    family = curves.measure_family(model, "conv4")
-    units = [m.unit for m in family.members]
-    lines, line_orientations = handbuilt.line_family(model)
-    below, here = handbuilt.calibration_inputs(model, "conv4")
-    images, labels = circuits.held_out(1024)
-    eval_below = circuits.layer_output(model, images, "conv3")
-    centre = centre_of(model, "conv4", (64, 64))
-    ors = torch.arange(0.0, 360.0, handbuilt.STEP)
-    windows, learned = [], []
-    for m in family.members:
-        arcs = curves.arc_batch(ors, [m.radius], light=m.polarity == "light", centre=centre)
-        a3 = circuits.layer_output(model, arcs, "conv3")
-        windows.append(a3[:, :, 3:6, 3:6])  # conv4's 3 x 3 window round the middle of the 8 x 8 map
-        learned.append(circuits.layer_output(model, arcs, "conv4")[:, m.unit, 4, 4])
-    data = {"model": model, "units": units, "orientations": torch.tensor([m.orientation for m in family.members]),
-            "lines": lines, "line_orientations": line_orientations, "below": below, "here": here,
-            "eval_below": eval_below, "labels": labels, "windows": torch.stack(windows), "learned": torch.stack(learned)}
-    conv = model.conv4.conv
-    data["clean"] = _recall_from_conv3(data, conv.weight.detach(), conv.bias.detach())
-    w, b = conv.weight.detach().clone(), conv.bias.detach().clone()
-    w[units], b[units] = 0, 0
-    data["ablated"] = _recall_from_conv3(data, w, b)  # zero weights and bias: the units never fire
-    return data
+    return circuit_data()
 
 
-def _recall_from_conv3(data: dict, weight: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
-    """Per-class recall of scenenet on the held-out scenes, conv4 computed with `weight` and `bias`."""
-    model = data["model"]
-    with torch.no_grad():
-        h = F.relu(F.conv2d(data["eval_below"], weight, bias, padding=1))
-        logits = model.head(model.conv5(h))
-    pred, labels = logits.argmax(1), data["labels"]
-    total = torch.bincount(labels.flatten(), minlength=5).float()
-    return torch.bincount(labels[pred == labels], minlength=5).float() / total.clamp_min(1)
-
-
-def score_family(kernels: torch.Tensor, data: dict | None = None) -> dict:
+def score_family(kernels: torch.Tensor, data=None) -> dict:
     """Calibrate built kernels (U, 64, 3, 3), then their tuning correlations (U,) and the recall with them in place."""
-    from course.vision import handbuilt
+    from course.vision.workbench import score_kernels
 
-    data = data or shipped_circuit()
-    kernels = kernels.detach().float()
-    gains, biases = [], []
-    lins = F.conv2d(data["below"], kernels, padding=1)  # (N, U, h, w): every built unit before its gain and bias
-    for k, u in enumerate(data["units"]):
-        gain, bias = handbuilt.calibrate(lins[:, k], data["here"][:, u])
-        gains.append(gain)
-        biases.append(bias)
-    gains, biases = torch.tensor(gains), torch.tensor(biases)
-    scaled = kernels * gains.view(-1, 1, 1, 1)
-    built = F.relu(torch.einsum("uachw,uchw->ua", data["windows"], scaled) + biases[:, None])  # (U, A)
-    corr = handbuilt.tuning_correlation(built, data["learned"])
-    conv = data["model"].conv4.conv
-    w, b = conv.weight.detach().clone(), conv.bias.detach().clone()
-    w[data["units"]], b[data["units"]] = scaled, biases
-    recall = _recall_from_conv3(data, w, b)
-    recovered = handbuilt.recovered(data["clean"], data["ablated"], recall)
-    return {"correlation": corr, "recall": recall, "recovered": recovered}
+    return score_kernels(data or shipped_circuit(), kernels)
 
 
 @functools.lru_cache(maxsize=1)
 def _reference_correlations() -> torch.Tensor:
     data = shipped_circuit()
-    kernels = solutions.curve_family_kernels(data["lines"], data["line_orientations"], data["orientations"], 64)
+    kernels = solutions.curve_family_kernels(data.lines, data.line_orientations, data.orientations, 64)
     return score_family(kernels, data)["correlation"]
 
 
@@ -548,19 +495,19 @@ def _inputs_handbuilt(g: torch.Generator) -> dict:
     data = shipped_circuit()
     eligible = torch.nonzero(_reference_correlations() >= ELIGIBLE).flatten().tolist()
     pick = eligible[_int(g, 0, len(eligible) - 1)]
-    rest = [k for k in torch.randperm(len(data["units"]), generator=g).tolist() if k != pick]
-    return {"line_units": list(data["lines"]), "line_orientations": data["line_orientations"].clone(),
-            "orientations": data["orientations"][[pick] + rest].clone(), "channels": 64}
+    rest = [k for k in torch.randperm(len(data.units), generator=g).tolist() if k != pick]
+    return {"line_units": list(data.lines), "line_orientations": data.line_orientations.clone(),
+            "orientations": data.orientations[[pick] + rest].clone(), "channels": 64}
 
 
 def _family_order(orientations: torch.Tensor, data: dict) -> list[int]:
     """For each given orientation, the index of the family member it belongs to."""
-    return [int((data["orientations"] - o).abs().argmin()) for o in orientations.tolist()]
+    return [int((data.orientations - o).abs().argmin()) for o in orientations.tolist()]
 
 
 def _judge_handbuilt(got, inputs, expected) -> Verdict:
     data = shipped_circuit()
-    u = len(data["units"])
+    u = len(data.units)
     if not isinstance(got, torch.Tensor) or tuple(got.shape) != (u, 64, 3, 3):
         shape = tuple(got.shape) if isinstance(got, torch.Tensor) else type(got).__name__
         return Verdict(False, f"expected kernels of shape ({u}, 64, 3, 3), one per orientation; got {shape}")
@@ -573,13 +520,13 @@ def _judge_handbuilt(got, inputs, expected) -> Verdict:
     kernels[members] = got  # back into the family's order
     s = score_family(kernels, data)
     k = members[0]
-    unit, theta = data["units"][k], float(data["orientations"][k])
+    unit, theta = data.units[k], float(data.orientations[k])
     corr, rec = float(s["correlation"][k]), float(s["recovered"][1])
     tuned, restores = corr >= TUNING_THRESHOLD, rec >= RECOVERED_THRESHOLD
     msg = (f"conv4:{unit} ({theta:.0f} deg, orientations[0]): your unit's tuning correlates {corr:.2f} with the "
            f"learned unit's (needs >= {TUNING_THRESHOLD}); put in place of the whole family, your units win back "
            f"{rec:.0%} of the disc recall the ablation lost (needs >= {RECOVERED_THRESHOLD:.0%}; disc recall "
-           f"{float(s['recall'][1]):.3f}, clean {float(data['clean'][1]):.3f}, ablated {float(data['ablated'][1]):.3f})")
+           f"{float(s['recall'][1]):.3f}, clean {float(data.clean[1]):.3f}, ablated {float(data.ablated[1]):.3f})")
     if not tuned:
         msg += (". Is the peak in the right place? Check the tangent, that y points down, and that kernel k is for "
                 "orientations[k].")

@@ -61,6 +61,6 @@ def test_equivariant_fit_finds_a_rotated_circuit_and_shuffles_do_not():
     fit = eq.equivariant_fit(W, rows, cols, bins=12, period=180.0)
     assert fit.score > 0.7 and float(fit.f[0]) > 0.8 and float(fit.f[6]) < -0.8
     null = eq.shuffled_scores(W, rows, cols, bins=12, period=180.0, count=50)
-    assert float(null.max()) < 0.3
+    assert float(null.mean()) < 0.15 and float(null.max()) < fit.score - 0.2
     assert math.isclose(float(eq.shuffled_scores(W, rows, cols, 12, 180.0, 5, seed=4)[0]),
                         float(eq.shuffled_scores(W, rows, cols, 12, 180.0, 5, seed=4)[0]))
