@@ -84,3 +84,11 @@ def test_every_button_twice_in_two_sessions(small, number):
     pressed = press_every_button(PAGE, prepare=prepare, timeout=300, skip=skip)
     want = {1: {"tl_ig_steps"}, 2: {"tl_cascade", "tl_cascade_lesson"}, 3: {"tl_probe"}, 4: {"tl_recall"}}[number]
     assert want <= set(pressed), pressed
+
+
+def test_home_presents_lesson_00_as_the_entry_point(monkeypatch):
+    monkeypatch.setenv("COURSE_LESSONS_DIR", str(REPO_ROOT / "lessons"))
+    at = AppTest.from_file(str(REPO_ROOT / "apps" / "app.py"), default_timeout=120).run()
+    assert not at.exception
+    assert "Start with lesson 00, three lenses" in texts(at)
+    assert [s.value for s in at.subheader][0].startswith("00 · Three lenses")

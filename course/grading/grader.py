@@ -161,7 +161,10 @@ def imported_modules(path: Path) -> list[str]:
 
 
 def module_paths(names: tuple[str, ...]) -> list[str]:
-    """Where the named modules' source lives (a package's folder, or a module's file)."""
+    """Where the named modules' source lives (a package's folder, or a module's file).
+
+    A course module that can't be found is an error in the lesson; a third-party one (a lesson may block
+    captum, say) that isn't installed here has nothing to hide, so it is skipped."""
     import importlib.util
 
     paths = []
@@ -170,6 +173,8 @@ def module_paths(names: tuple[str, ...]) -> list[str]:
             spec = importlib.util.find_spec(name)
         except (ImportError, ValueError):
             spec = None
+        if spec is None and not (name == "course" or name.startswith("course.")):
+            continue
         if spec is None:
             raise CourseError(f"blocked_imports names {name!r}, which is not an importable module")
         if spec.submodule_search_locations:

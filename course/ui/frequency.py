@@ -13,7 +13,6 @@ each computation loads its own copy of the model, so no two sessions ever share 
 from __future__ import annotations
 
 import streamlit as st
-import torch
 
 from course.lessons import Lesson
 from course.ui.compute import cached, cached_compute
@@ -221,7 +220,7 @@ def _weights(layer: str, unit: int, name: str, orientation: float | None) -> Non
                 "from conv2 (conv4 and conv5 through the layers between, their ReLUs taken as the identity).")
         return
     done, data = cached(factor_data)
-    if st.button("Factorise the high-low family's expanded weights (about 20 s, then cached)", key="tf_factorise"):
+    if st.button("Factorise the high-low family's expanded weights (5-20 s, then cached)", key="tf_factorise"):
         data, done = cached_compute(factor_data, label="Factorising..."), True
     if not done:
         st.caption("The 31 high-low units of conv3 and conv4, their expanded weights from conv2 split into "

@@ -19,6 +19,9 @@ from course.ui.errors import friendly_errors
 TITLE = "Mechanistic interpretability, hands on"
 TAGLINE = ("Graded lessons that open up small neural networks, run offline on a laptop CPU. Read a lesson, "
            "fill in its exercises in your workspace, then press **Check my work** on its page.")
+START_HERE = ("**Start with lesson 00, three lenses.** One question asked of a CNN three ways: *attribution* "
+              "(which pixels mattered?), *probing* (what does a layer hold?) and *mechanism* (what does the model "
+              "use, shown by intervening?). The lessons after it sharpen each lens.")
 
 
 def home(lesson_pages: dict | None = None) -> None:
@@ -36,6 +39,8 @@ def home(lesson_pages: dict | None = None) -> None:
             return
         _progress_summary(found.lessons)
         st.header("Course map")
+        if any(lesson.id == "00" for lesson in found.lessons):
+            st.markdown(START_HERE)
         cols = st.columns(2, gap="medium")
         for i, lesson in enumerate(found.lessons):
             with cols[i % 2]:

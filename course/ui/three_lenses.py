@@ -9,13 +9,16 @@
                       predictions redrawn at once; recall on 1,024 held-out scenes against random controls
 
 Slow work goes through `course.ui.cached_compute` (computed once per setting for all sessions, progress bar on
-a miss). The shared scenenet is never given hooks: anything that hooks (ablation, probing) runs on a private
-copy, so two sessions can't ablate each other's forward passes.
+a miss), and so do the figures: each is drawn once per setting into a PNG (`figure`), so a click that changes
+nothing else costs no matplotlib time; `tests/test_app_three_lenses.py` checks every figure function's
+legibility at 1,400 px directly. The shared scenenet is never given hooks: anything that hooks (ablation,
+probing) runs on a private copy, so two sessions can't ablate each other's forward passes.
 """
 
 from __future__ import annotations
 
 import copy
+import io
 
 import streamlit as st
 import torch
@@ -35,6 +38,24 @@ def scenenet():
     from course import zoo
 
     return zoo.load("scenenet", device="cpu")
+
+
+def figure(name: str, *args, progress=None) -> bytes:
+    """A PNG of `course.vision.lens_plots.<name>(*args)` (cache it with cached_compute: args must be hashable
+    keys of what the figure shows, or plain data for tests)."""
+    import matplotlib.pyplot as plt
+
+    from course.vision import lens_plots as P
+
+    fig = getattr(P, name)(*args)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=130, bbox_inches="tight")
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def _show(png: bytes) -> None:
+    st.image(png, width="stretch")
 
 
 def _private():
@@ -105,32 +126,74 @@ def probe_rows(progress=None) -> list[dict]:
     return L.probe_figures(_private(), n=L.PROBE_SCENES, progress=progress).table()
 
 
-def curve_family(progress=None) -> tuple[int, ...]:
+@shared_resource
+def curve_family() -> tuple[int, ...]:
+    """conv4's curve detectors, by the census (a few seconds, once per app)."""
     from course.vision import circuits as C
 
     return tuple(C.curve_family(_private()))
 
 
-def held_out(n: int, progress=None):
+@shared_resource
+def held_out(n: int):
+    """Held-out scenes for recall (read-only, shared)."""
     from course.vision import circuits as C
 
     return C.held_out(n)
 
 
-def recall_study(progress=None) -> dict:
+def recall_study(n: int, controls: int, progress=None) -> dict:
+    """Recall with the curve family zeroed and with `controls` random sets (n held-out scenes)."""
     from course.vision import lenses as L
 
-    data = cached_compute(held_out, L.ABLATION_SCENES, label="Making the held-out scenes...")
-    study = L.ablation_figures(_private(), data, list(cached_compute(curve_family)), progress=progress)
+    study = L.ablation_figures(_private(), held_out(n), list(curve_family()), progress=progress)
     return {"units": study.units, "clean": study.clean, "ablated": study.ablated, "controls": study.controls}
 
 
-def recall_with(units: tuple[int, ...], progress=None) -> torch.Tensor:
+def recall_with(units: tuple[int, ...], n: int, progress=None) -> torch.Tensor:
     from course.vision import circuits as C
-    from course.vision import lenses as L
 
-    data = cached_compute(held_out, L.ABLATION_SCENES, label="Making the held-out scenes...")
-    return C.class_recall(_private(), data, units={"conv4": list(units)})
+    return C.class_recall(_private(), held_out(n), units={"conv4": list(units)})
+
+
+def attribution_view(source: tuple, target: tuple, steps: int, rule: str, baseline: float, progress=None) -> dict:
+    out = dict(attribution_maps(source, target, steps, rule, baseline))
+    out["png"] = figure("attribution_row", image_of(source)[0], out.pop("maps"), target[1:])
+    return out
+
+
+def ig_errors_view(source: tuple, target: tuple, baseline: float, progress=None) -> bytes:
+    res = ig_errors(source, target, baseline)
+    return figure("ig_error_plot", res["steps"], res["errors"])
+
+
+def cascade_view(source: tuple, target: tuple, method: str, signed: bool, progress=None) -> bytes:
+    res = cached_compute(cascade_maps, source, target, method, label="Randomising layer after layer...")
+    return figure("cascade_row", res["maps"], res["steps"], res["signed"] if signed else res["abs"], target[1:],
+                  signed)
+
+
+def lesson_cascade_view(progress=None) -> bytes:
+    return figure("cascade_lines", lesson_cascade())
+
+
+def probe_view(progress=None) -> tuple[bytes, list[dict]]:
+    rows = probe_rows(progress=progress)
+    return figure("probe_chart", rows), rows
+
+
+def predictions_view(source: tuple, units: tuple[int, ...], progress=None) -> bytes:
+    image, labels = image_of(source)
+    clean, ablated = predictions(source, units)
+    return figure("prediction_grids", image, labels, clean, ablated if units else None, f"{len(units)} units zeroed")
+
+
+def recall_view(n: int, controls: int, units: tuple[int, ...], progress=None) -> tuple[bytes, dict]:
+    s = cached_compute(recall_study, n, controls, label="Ablating the curve family and random sets...")
+    extra = {}
+    if units and tuple(units) != tuple(s["units"]):
+        extra[f"your {len(units)} units"] = recall_with(units, n)
+    return figure("recall_chart", s["clean"], s["ablated"], s["controls"], extra), s
 
 
 def predictions(source: tuple, units: tuple[int, ...]) -> tuple[torch.Tensor, torch.Tensor]:
@@ -188,69 +251,60 @@ def explore(lesson: Lesson) -> None:
 
 
 def _attribution(source: tuple, target: tuple) -> None:
-    from course.vision import lens_plots as P
-
     c1, c2, c3 = st.columns(3)
     steps = c1.select_slider("IG steps", [4, 8, 16, 32, 64, 128], 32, key="tl_steps")
     rule = c2.selectbox("IG rule", RULES, key="tl_rule")
     base = c3.radio("IG baseline", list(BASELINES), horizontal=True, key="tl_baseline")
-    out = cached_compute(attribution_maps, source, target, steps, rule, BASELINES[base], label="Attributing...")
-    image = image_of(source)[0]
-    st.pyplot(P.attribution_row(image, out["maps"], target[1:]), clear_figure=True)
+    out = cached_compute(attribution_view, source, target, steps, rule, BASELINES[base], label="Attributing...")
+    _show(out["png"])
     st.caption(f"{CLASSES[target[0]]} logit at cell {target[1:]}: f(x) = {out['f_x']:.3f}, f(baseline) = "
                f"{out['f_base']:.3f}. Integrated gradients ({rule}, {steps} steps) sum to {out['sum']:.3f}: "
                f"**completeness error {out['error']:+.3f}**. Occlusion: 8 x 8 grey patches every 4 px.")
     if st.button("Plot the completeness error against steps", key="tl_ig_steps"):
         st.session_state["tl_ig"] = (source, target, base), cached_compute(
-            ig_errors, source, target, BASELINES[base], label="Integrating with 4 to 128 steps...")
+            ig_errors_view, source, target, BASELINES[base], label="Integrating with 4 to 128 steps...")
     if "tl_ig" in st.session_state:
-        used, res = st.session_state["tl_ig"]
+        used, png = st.session_state["tl_ig"]
         if used != (source, target, base):
             st.caption("(for an earlier image, cell or baseline: press the button again to update)")
-        st.pyplot(P.ig_error_plot(res["steps"], res["errors"]), clear_figure=True)
+        _show(png)
 
 
 def _sanity(source: tuple, target: tuple) -> None:
-    from course.vision import lens_plots as P
-
     c1, c2 = st.columns(2)
     method = c1.selectbox("method", METHOD_NAMES, key="tl_cascade_method")
     signed = c2.checkbox("signed maps (rank correlation of the signed values)", False, key="tl_signed")
     if st.button("Randomise the layers from the top (a few seconds)", key="tl_cascade"):
-        st.session_state["tl_cascade_out"] = (source, target, method), cached_compute(
-            cascade_maps, source, target, method, label="Randomising layer after layer...")
+        st.session_state["tl_cascade_out"] = (source, target, method)
     if "tl_cascade_out" in st.session_state:
-        used, res = st.session_state["tl_cascade_out"]
+        used = st.session_state["tl_cascade_out"]
         if used != (source, target, method):
             st.caption("(for an earlier image, cell or method: press the button again to update)")
-        rho = res["signed"] if signed else res["abs"]
-        st.pyplot(P.cascade_row(res["maps"], res["steps"], rho, used[1][1:], signed), clear_figure=True)
+        _show(cached_compute(cascade_view, *used, signed, label="Drawing the cascade..."))
         st.caption("Spearman rho over the cell's receptive field. A map that still looks the same after every "
                    "layer is random describes the image, not the model.")
     if st.button("The lesson's table: 8 disc cells (about 10 s, then cached)", key="tl_cascade_lesson"):
-        st.session_state["tl_cascade_table"] = cached_compute(lesson_cascade, label="Running the cascade on 8 cells...")
-    if "tl_cascade_table" in st.session_state:
-        st.pyplot(P.cascade_lines(st.session_state["tl_cascade_table"]), clear_figure=True)
+        st.session_state["tl_cascade_table"] = True
+    if st.session_state.get("tl_cascade_table"):
+        _show(cached_compute(lesson_cascade_view, label="Running the cascade on the lesson's disc cells..."))
 
 
 def _probing() -> None:
-    from course.vision import lens_plots as P
-
     st.caption("Linear and MLP probes on every layer for \"is the shape in this cell round?\", with Hewitt & "
                "Liang's control task (random labels per colour). 384 held-out scenes, split by scene.")
     if st.button("Train the probes (about 30 s on 2 cores, then cached)", key="tl_probe"):
-        st.session_state["tl_probe_rows"] = cached_compute(probe_rows, label="Training probes...")
-    if "tl_probe_rows" in st.session_state:
-        rows = st.session_state["tl_probe_rows"]
-        st.pyplot(P.probe_chart(rows), clear_figure=True)
+        st.session_state["tl_probe_rows"] = True
+    if st.session_state.get("tl_probe_rows"):
+        png, rows = cached_compute(probe_view, label="Training probes...")
+        _show(png)
         st.dataframe(rows, hide_index=True)
 
 
 def _mechanism(source: tuple) -> None:
     from course.vision import circuits as C
-    from course.vision import lens_plots as P
+    from course.vision import lenses as L
 
-    family = cached_compute(curve_family, label="Finding conv4's curve detectors (the census)...")
+    family = curve_family()
     choice = st.radio("Zero in conv4", ["nothing", "the curve family", "a random set of as many units",
                                         "units I pick"], horizontal=True, key="tl_ablation")
     units: tuple[int, ...] = ()
@@ -266,20 +320,16 @@ def _mechanism(source: tuple) -> None:
                                             key="tl_units")))
     st.caption(f"conv4's curve family (the census): {', '.join(map(str, family))}. Zeroed now: "
                f"{', '.join(map(str, units)) or 'none'}.")
-    image, labels = image_of(source)
-    clean, ablated = predictions(source, units)
-    st.pyplot(P.prediction_grids(image, labels, clean, ablated if units else None, f"{len(units)} units zeroed"),
-              clear_figure=True)
-    if st.button("Measure recall on 1,024 held-out scenes, against 20 random sets (about 30 s, then cached)",
-                 key="tl_recall"):
-        st.session_state["tl_study"] = cached_compute(recall_study, label="Ablating...")
-    if "tl_study" in st.session_state:
-        s = st.session_state["tl_study"]
-        extra = {}
-        if units and tuple(units) != tuple(s["units"]):
-            extra[f"your {len(units)} units"] = cached_compute(recall_with, tuple(units), label="Ablating yours...")
-        st.pyplot(P.recall_chart(s["clean"], s["ablated"], s["controls"], extra), clear_figure=True)
+    _show(cached_compute(predictions_view, source, units, label="Predicting..."))
+    n, controls = L.ABLATION_SCENES, L.ABLATION_CONTROLS
+    if st.button(f"Measure recall on {n:,} held-out scenes, against {controls} random sets (about 30 s, then "
+                 "cached)", key="tl_recall"):
+        st.session_state["tl_study"] = True
+    if st.session_state.get("tl_study"):
+        png, s = cached_compute(recall_view, n, controls, units, label="Ablating...")
+        _show(png)
         drop = s["clean"] - s["ablated"]
         rand = s["clean"][None] - s["controls"]
         st.caption(f"Disc recall falls by {float(drop[1]):.3f} with the curve family zeroed; the random sets' "
                    f"drops: mean {float(rand[:, 1].mean()):.3f}, largest {float(rand[:, 1].max()):.3f}.")
+

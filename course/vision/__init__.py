@@ -7,6 +7,13 @@
     course.vision.probe       hooks, receptive-field centres and the census's stimulus sets
     course.vision.census      curve / high-low / edge detector tests per unit (`course census scenenet`)
     course.vision.examples    dataset examples: the scenes and patches that most excite a unit
+    course.vision.curves      curve detectors measured: tuning, FWHM, echo, selectivity, the family (lesson 02)
+    course.vision.curve_plots lesson 02's figures
+    course.vision.frequency   grating, texture and high-low boundary sweeps, tuning curves, response maps (lesson 03)
+    course.vision.expanded    expanded weights: the linear path through a stack of convs, ReLUs as the identity
+    course.vision.nmf         non-negative matrix factorisation by multiplicative updates
+    course.vision.highlow     the high-low family's expanded weights factorised into HF and LF factors
+    course.vision.frequency_plots  lesson 03's figures
     course.vision.inception   lucent's InceptionV1 on [0, 1] inputs (ImageNet weights when cached or online)
     course.vision.cifar       torchvision's CIFAR-10, for those who have it
 

@@ -36,6 +36,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from course.errors import CourseError
+
 Pair = int | tuple[int, int]
 
 
@@ -63,11 +65,11 @@ def compose(weights: Sequence[torch.Tensor], strides: Sequence[Pair]) -> torch.T
     later kernel's output channels as the batch. The last layer's own stride does not enter the kernel.
     """
     if len(weights) != len(strides) or not weights:
-        raise ValueError(f"need one stride per weight and at least one weight; got {len(weights)} weights and "
+        raise CourseError(f"need one stride per weight and at least one weight; got {len(weights)} weights and "
                          f"{len(strides)} strides")
     for i in range(1, len(weights)):
         if weights[i].shape[1] != weights[i - 1].shape[0]:
-            raise ValueError(f"layer {i} takes {weights[i].shape[1]} channels but layer {i - 1} makes "
+            raise CourseError(f"layer {i} takes {weights[i].shape[1]} channels but layer {i - 1} makes "
                              f"{weights[i - 1].shape[0]}")
     kernel = weights[-1]  # (C_out, C_mid, k, k): "an image" per output channel, with C_mid channels
     for w, s in zip(reversed(weights[:-1]), reversed(list(strides[:-1]))):
@@ -90,7 +92,7 @@ def by_autograd(convs: Sequence[nn.Conv2d], dtype=torch.float64) -> torch.Tensor
     """
     for c in convs:
         if c.dilation != (1, 1) or c.groups != 1:
-            raise ValueError("by_autograd covers plain convs (dilation 1, groups 1), like compose")
+            raise CourseError("by_autograd covers plain convs (dilation 1, groups 1), like compose")
     (kh, kw), (sh, sw) = receptive_field([c.kernel_size for c in convs], [c.stride for c in convs])
     # padding of the whole stack, in first-layer input pixels: sum of each layer's padding times its input jump
     pad, jump = [0, 0], [1, 1]
@@ -116,11 +118,11 @@ def convs_between(model: nn.Module, start: str | None, end: str) -> list[nn.Conv
     """
     layers = list(getattr(model, "layers", []))
     if end not in layers or (start is not None and start not in layers):
-        raise ValueError(f"layers must be among {layers}; got start={start!r}, end={end!r}")
+        raise CourseError(f"layers must be among {layers}; got start={start!r}, end={end!r}")
     first = 0 if start is None else layers.index(start) + 1
     last = layers.index(end)
     if first > last:
-        raise ValueError(f"{end!r} must come after {start!r}")
+        raise CourseError(f"{end!r} must come after {start!r}")
     modules = dict(model.named_modules())
     return [next(m for m in modules[name].modules() if isinstance(m, nn.Conv2d)) for name in layers[first:last + 1]]
 

@@ -13,6 +13,8 @@ boundary's orientation points into its fine (high-frequency) side, as in `course
     classify_layer(model, layer)       "high-low" (the census's test), "texture" or "neither" for every unit
     response_map(model, layer, unit, image)   the unit at every position of an image: its feature map, or with
                                        `fine=True` swept pixel by pixel, upsampled to the image's size
+    texture_edges(scenes, indices)     where fine texture meets the blurry background, and which way it lies
+    side_ratio(maps, edges, orientation)   response where the texture lies a unit's way / the opposite way
 
 The definitions follow Schubert et al., "High-Low Frequency Detectors" (Distill 2021), whose tuning curves
 vary a boundary's orientation and the ratio of its two frequencies. Lesson 03 builds most of these itself.

@@ -206,9 +206,10 @@ def recall_chart(clean, ablated, controls, extra: dict | None = None):
         if label.startswith("random"):
             ax.vlines(pos, controls.min(0), controls.max(0), color="black", lw=2)
     ax.set_xticks(x, CLASSES)
-    ax.set_ylim(0.5, 1.0)
+    lowest = min([float(v.min()) for v in bars.values()] + [float(controls.min()) if controls.size else 1.0])
+    ax.set_ylim(max(0.0, min(0.5, lowest - 0.05)), 1.0)
     ax.set_ylabel("recall on held-out cells")
-    ax.legend(fontsize=11, ncol=2, loc="lower left")
+    ax.legend(fontsize=11, ncol=len(bars), loc="lower center", bbox_to_anchor=(0.5, 1.0), frameon=False)
     ax.grid(alpha=0.3, axis="y")
     fig.tight_layout()
     return fig

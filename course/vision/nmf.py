@@ -23,6 +23,8 @@ from dataclasses import dataclass
 
 import torch
 
+from course.errors import CourseError
+
 EPS = 1e-12  # keeps the ratios finite where a denominator is 0 (the numerator is then 0 too)
 
 
@@ -68,9 +70,9 @@ def nmf(X: torch.Tensor, config: NMFConfig | None = None, H: torch.Tensor | None
     """
     cfg = NMFConfig(**{**(config.__dict__ if config else {}), **overrides})
     if X.dim() != 2:
-        raise ValueError(f"X must be a matrix (m, n), got shape {tuple(X.shape)}")
+        raise CourseError(f"X must be a matrix (m, n), got shape {tuple(X.shape)}")
     if bool((X < 0).any()):
-        raise ValueError("NMF needs a non-negative X; split signed data first (e.g. expanded.split_signs)")
+        raise CourseError("NMF needs a non-negative X; split signed data first (e.g. expanded.split_signs)")
     g = torch.Generator().manual_seed(cfg.seed)
     m, n = X.shape
     fixed = H is not None

@@ -1,6 +1,6 @@
 # Exercises for lesson 00: Three lenses: attribution, probing, mechanism. Fill in each `raise NotImplementedError`, then run `course check 00`.
 # (Generated from solutions.py by `course sync`; edit your own copy, made by `course start 00`.)
-"""Lesson 00: three lenses: attribution, probing, mechanism. Reference solutions.
+"""Lesson 00: three lenses: attribution, probing, mechanism. Your exercises: fill in each `raise NotImplementedError`.
 
 Exercises, easiest first (points in brackets; `course check 00` grades them):
 

@@ -70,6 +70,7 @@ def _curve_inputs(g: torch.Generator) -> dict:
     width = 0.4 + torch.rand(6, generator=g)
     curve = torch.exp(-((logs[None] - centre[:, None]) ** 2) / (2 * width[:, None] ** 2)) * 2
     curve = curve + 0.6 * torch.rand(6, 9, generator=g) * curve.amax(1, keepdim=True)  # bumpy, with a floor
+    curve = curve * torch.tensor([0.05, 0.3, 0.8, 1.0, 2.0, 5.0])[torch.randperm(6, generator=g)][:, None]  # small peaks too
     curve[int(torch.randint(0, 6, (), generator=g))] = 0  # a unit that never responds
     return {"curve": curve, "frequencies": f}
 
@@ -210,7 +211,7 @@ def _interpolated(got, exp, inp) -> bool:
 
 
 def _stack(g: torch.Generator) -> dict:
-    n = int(torch.randint(2, 4, (), generator=g))
+    n = int(torch.randint(3, 5, (), generator=g))  # 3 or 4 layers: weights[1] is not weights[-1]
     channels = [int(c) for c in torch.randint(2, 5, (n + 1,), generator=g)]
     weights, strides = [], []
     for i in range(n):
@@ -288,31 +289,40 @@ def _nmf_negative(got, exp, inp) -> bool:
 # ------------------------------------------------------------------------------------------ 9. classify
 
 
-def _units(g: torch.Generator) -> dict:
-    """Units of every kind, and near misses of each rule, shuffled."""
+KINDS = (["high-low"] * 4 + ["high-low small"] * 2 + ["flipped"] * 3 + ["fine-too"] * 3 + ["texture"] * 4
+         + ["texture small"] + ["blank-too"] * 2 + ["equal-textures"] * 2 + ["dead"] * 2 + ["weak"] * 2
+         + ["seed-luck"] * 2 + ["exactly 2x", "exactly the floor", "texture exactly 2x other",
+                                "texture exactly 2x blank", "texture exactly the floor"])
+
+
+def _units(g: torch.Generator, floor: float = 0.25) -> dict:
+    """Units of every kind, near misses of each rule, and units exactly on a threshold (powers of two, so the
+    means are exact: `>=` and `>` differ there), shuffled."""
     A, S = 12, 4
     rows = []
 
     def noise(*shape):
         return torch.rand(*shape, generator=g) * 0.05
 
-    for kind in ["high-low"] * 5 + ["flipped"] * 3 + ["fine-too"] * 3 + ["texture"] * 5 + ["blank-too"] * 2 \
-            + ["equal-textures"] * 2 + ["dead"] * 2 + ["weak"] * 2 + ["seed-luck"] * 2:
+    for kind in KINDS:
         peak_at = int(torch.randint(0, A, (), generator=g))
         tuning = torch.exp(-((torch.arange(A) - peak_at + A // 2) % A - A // 2).float() ** 2 / 4.0)  # (A,)
         b = tuning[:, None] * (1 + noise(A, S)) + noise(A, S)
         fine, coarse, blank = noise(S), noise(S), float(torch.rand((), generator=g) * 0.05)
-        if kind == "flipped":  # the boundary turned 180 answers almost as much
+        if kind == "high-low small":  # above the floor, below 1
+            b = b * 0.5
+        elif kind == "flipped":  # the boundary turned 180 answers almost as much
             b = b + 0.7 * tuning.roll(A // 2)[:, None]
         elif kind == "fine-too":  # uniform fine texture answers more than half as much as the boundary
             fine = fine + 0.6
-        elif kind == "texture":
-            b = b * 0.3
-            (fine if torch.rand((), generator=g) < 0.5 else coarse).add_(1.0 + torch.rand((), generator=g))
+        elif kind.startswith("texture"):
+            b = b * 0.1
+            (fine if torch.rand((), generator=g) < 0.5 else coarse).add_(
+                0.5 if kind == "texture small" else 1.0 + float(torch.rand((), generator=g)))
         elif kind == "blank-too":
-            b, fine, blank = b * 0.3, fine + 1.0, 0.7
+            b, fine, blank = b * 0.1, fine + 1.0, 0.7
         elif kind == "equal-textures":
-            b, fine, coarse = b * 0.3, fine + 1.0, coarse + 0.6
+            b, fine, coarse = b * 0.1, fine + 1.0, coarse + 0.6
         elif kind == "dead":
             b, fine, coarse, blank = b * 0, fine * 0, coarse * 0, 0.0
         elif kind == "weak":  # a clear high-low shape, but below the floor
@@ -321,12 +331,24 @@ def _units(g: torch.Generator) -> dict:
             b = torch.full((A, S), 0.3) + noise(A, S)
             b[peak_at, 0] = 3.0
             b[(peak_at + A // 2) % A, 1:] = 1.0
+        if kind.startswith("exactly") or kind.startswith("texture exactly"):
+            b, fine, coarse, blank = torch.zeros(A, S), torch.zeros(S), torch.zeros(S), 0.0
+            if kind == "exactly 2x":  # the peak is exactly twice uniform fine texture
+                b[peak_at], fine = 1.0, torch.full((S,), 0.5)
+            elif kind == "exactly the floor":
+                b[peak_at] = floor
+            elif kind == "texture exactly 2x other":
+                b, fine, coarse = torch.full((A, S), 0.125), torch.full((S,), 1.0), torch.full((S,), 0.5)
+            elif kind == "texture exactly 2x blank":
+                b, coarse, blank = torch.full((A, S), 0.125), torch.full((S,), 1.0), 0.5
+            else:
+                fine = torch.full((S,), floor)
         rows.append((b, fine, coarse, blank))
     order = torch.randperm(len(rows), generator=g).tolist()
     rows = [rows[i] for i in order]
     return {"boundary": torch.stack([r[0] for r in rows]), "fine": torch.stack([r[1] for r in rows]),
             "coarse": torch.stack([r[2] for r in rows]), "blank": torch.tensor([r[3] for r in rows]),
-            "floor": 0.1, "ratio": 2.0}
+            "floor": floor, "ratio": 2.0}
 
 
 def _classify_without_flip(inp: dict) -> list[str]:
@@ -388,5 +410,10 @@ CHECKS = [
           hints=[Hint(_nmf_negative, "Negative entries: gradient steps can go below zero, multiplicative updates can't.")]),
     Check("nmf", points=1, inputs=_full_rank, judge=_judge_nmf, title="8b. nmf: a full-rank matrix",
           hints=[Hint(_nmf_negative, "Negative entries: gradient steps can go below zero, multiplicative updates can't.")]),
-    Check("classify_units", points=2, inputs=_units, title="9. classify_units", hints=CLASSIFY_HINTS),
+    Check("classify_units", points=2, inputs=_units, title="9a. classify_units", hints=CLASSIFY_HINTS),
+    Check("classify_units", points=1, inputs=lambda g: _units(g, floor=0.0), title="9b. classify_units, no floor",
+          hints=CLASSIFY_HINTS + [Hint(lambda got, exp, inp: isinstance(got, list) and len(got) == len(exp)
+                                       and any(a != "neither" and b == "neither" for a, b in zip(got, exp)),
+                                       "A unit that never responds (all zeros) is \"neither\": with no floor, "
+                                       "0 >= 2 * 0 holds, so also ask for a peak above 0.")]),
 ]

@@ -1,6 +1,6 @@
 # Exercises for lesson 03: Texture and high-low frequency detectors. Fill in each `raise NotImplementedError`, then run `course check 03`.
 # (Generated from solutions.py by `course sync`; edit your own copy, made by `course start 03`.)
-"""Lesson 03: texture and high-low frequency detectors. Reference solutions.
+"""Lesson 03: texture and high-low frequency detectors. Your exercises: fill in each `raise NotImplementedError`.
 
 Exercises, easiest first (points in brackets; `course check 03` grades them):
 
@@ -12,7 +12,7 @@ Exercises, easiest first (points in brackets; `course check 03` grades them):
     6. response_map           where a unit fires in an image, at the image's resolution               [2]
     7. expanded_weights       the linear path through a stack of convs, as one kernel                 [3]
     8. nmf                    non-negative matrix factorisation by multiplicative updates             [3]
-    9. classify_units         high-low, texture or neither, from a unit's responses                   [2]
+    9. classify_units         high-low, texture or neither, from a unit's responses (two checks)      [3]
 
 Conventions (those of `course.vision.stimuli`): pixel (row i, column j) has its centre at x = j + 0.5,
 y = i + 0.5, measured from the image centre, with y pointing *down*; an orientation is in degrees

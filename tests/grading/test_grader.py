@@ -114,3 +114,14 @@ def test_reference_failure_is_reported_not_raised(demo, make_submission, monkeyp
     r = g.grade(demo.solutions_path)
     assert r.checks[0].status == "error" and "instructor" in r.checks[0].message
     assert r.checks[1].passed
+
+
+def test_blocked_third_party_module_that_is_missing_is_skipped():
+    """Lesson 00 blocks captum (a test dependency): a learner's machine without it must still grade."""
+    from course.errors import CourseError
+    from course.grading.grader import module_paths
+
+    paths = module_paths(("no_such_package_for_the_course", "course.vision.circuits"))
+    assert len(paths) == 1 and paths[0].endswith("circuits.py")
+    with pytest.raises(CourseError, match="not an importable module"):
+        module_paths(("course.no_such_module",))

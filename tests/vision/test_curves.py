@@ -296,3 +296,16 @@ def test_the_lessons_dataset_example_figures(examples):
     assert kinds[0].count("outlined square") == 4 and kinds[22].count("outlined square") == 4
     for said in ("**106**", "**103**", "**66**", "**63**", "in **8** of its", "in **7**", "in **4** of their"):
         assert said in text
+
+
+def test_the_repo_readme_quotes_the_same_figures(family):
+    text = (REPO_ROOT / "README.md").read_text()
+    section = text[text.index("## Lesson 02: curve detectors"):text.index("## Layout and dependencies")]
+    fw = [m.fwhm for m in family.members]
+    ratios = [min(m.line_ratio, m.segment_ratio) for m in family.members]
+    finite = [max(r for r in (m.line_ratio, m.segment_ratio) if not math.isinf(r)) for m in family.members
+              if not (math.isinf(m.line_ratio) and math.isinf(m.segment_ratio))]
+    for said in (f"{len(family.members)} of {family.units} units", f"{min(fw):.1f}-{max(fw):.1f}° (median "
+                 f"{statistics.median(fw):.1f}°)", f"{family.widest_gap:.1f}°", f"{min(ratios):.1f}x (least selective) "
+                 f"to {max(finite):.1f}x", f"{family.median_echo:.2f} (all 15)"):
+        assert said in section, said

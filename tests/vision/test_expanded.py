@@ -11,6 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from course.errors import CourseError
 from course.vision import expanded
 from course.vision.models import NetConfig, SceneNet
 
@@ -77,16 +78,16 @@ def test_one_layer_is_its_weight_and_scenenet_helpers():
     pix = expanded.to_pixels(model, to_input)
     assert torch.allclose(pix, to_input / 0.25)
     assert [c for c in expanded.convs_between(model, "conv1", "conv3")] == [model.conv2.conv, model.conv3.conv]
-    with pytest.raises(ValueError, match="must come after"):
+    with pytest.raises(CourseError, match="must come after"):
         expanded.convs_between(model, "conv3", "conv2")
-    with pytest.raises(ValueError, match="layers must be among"):
+    with pytest.raises(CourseError, match="layers must be among"):
         expanded.convs_between(model, "conv1", "conv9")
 
 
 def test_bad_stacks_say_what_is_wrong():
-    with pytest.raises(ValueError, match="one stride per weight"):
+    with pytest.raises(CourseError, match="one stride per weight"):
         expanded.compose([torch.randn(2, 3, 3, 3)], [1, 2])
-    with pytest.raises(ValueError, match="takes 4 channels but layer 0 makes 2"):
+    with pytest.raises(CourseError, match="takes 4 channels but layer 0 makes 2"):
         expanded.compose([torch.randn(2, 3, 3, 3), torch.randn(5, 4, 3, 3)], [1, 1])
 
 

@@ -118,7 +118,7 @@ def test_reference_classification_matches_the_census(kinds, record):
         assert got == kinds[layer]["kinds"], layer
 
 
-def test_running_example_conv4_45(record, boundary):
+def test_running_example_conv4_45(model, record, boundary):
     d = next(d for d in record["layers"]["conv4"]["high_low"] if d["unit"] == 45)
     assert d["ratio"] == pytest.approx(26.7, abs=0.06) and d["orientation"] == pytest.approx(202, abs=0.5)
     b = boundary["conv4"][45]  # (A, R)
@@ -128,7 +128,9 @@ def test_running_example_conv4_45(record, boundary):
     answered = angles[at8 > 0.05]
     assert answered.min() == 105 and answered.max() == 240 and len(answered) == 10
     silent = [a % 360 for a in range(285, 360 + 91, 15)]
-    assert all(float(at8[angles == a]) == 0.0 for a in silent)  # exactly zero from 285 round to 90, 22 included
+    assert all(float(at8[angles == a]) == 0.0 for a in silent)  # exactly zero from 285 round to 90
+    turned = fq.boundary_response(model, "conv4", d["orientation"] - 180, 8.0, seeds=fq.SweepConfig().seeds)
+    assert float(turned[45]) == 0.0  # its own boundary turned 180 (22 degrees), off the sweep's grid
     by_ratio = b.amax(dim=0) / b.max()
     assert by_ratio.tolist() == pytest.approx([0.08, 0.12, 0.73, 0.95, 1.00], abs=0.006)
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 import torch
 
+from course.errors import CourseError
 from course.vision.nmf import NMFConfig, error_by_rank, nmf, relative_error
 
 
@@ -54,9 +55,9 @@ def test_config_and_early_stop():
 
 
 def test_bad_input_is_refused():
-    with pytest.raises(ValueError, match="non-negative"):
+    with pytest.raises(CourseError, match="non-negative"):
         nmf(torch.tensor([[1.0, -1.0]]), k=1)
-    with pytest.raises(ValueError, match="matrix"):
+    with pytest.raises(CourseError, match="matrix"):
         nmf(torch.ones(3), k=1)
 
 

@@ -1,4 +1,4 @@
-"""Lesson 03's checks give the hint they promise for the slips learners really make.
+"""Lesson 03's checks give the hint they promise for the slips learners really make (three per exercise at most).
 
 Each check grades only its own exercise, so one submission can carry one slip per exercise: three submissions
 (rounds) cover every hint. The mutants in lessons/03_texture_frequency/mutants are tested by test_lessons.py.
@@ -6,12 +6,11 @@ Each check grades only its own exercise, so one submission can carry one slip pe
 
 from __future__ import annotations
 
-import re
-
 import pytest
 
 from course.grading.grader import Grader
 from course.lessons import REPO_ROOT, find_lesson
+from course.markers import replace_solution
 
 LESSON = find_lesson("03", REPO_ROOT / "lessons")
 
@@ -114,25 +113,19 @@ ROUNDS = [
 ]
 
 
-def _with(source: str, bodies: dict[str, str]) -> str:
-    for fn, body in bodies.items():
-        pattern = re.compile(rf"(def {fn}\(.*?\n)([ \t]*)# BEGIN SOLUTION.*?\n(.*?)[ \t]*# END SOLUTION\n", re.S)
-        m = pattern.search(source)
-        assert m, fn
-        new = "".join(m.group(2) + line + "\n" for line in body.splitlines())
-        source = source[:m.start(3)] + new + source[m.end():]
-    return source
-
-
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
     folder = tmp_path_factory.mktemp("slips")
     subs = []
     for i, slips in enumerate(ROUNDS):
         path = folder / f"round{i + 1}.py"
-        path.write_text(_with(LESSON.solutions_path.read_text(), {fn: body for fn, (body, _) in slips.items()}))
+        source = LESSON.solutions_path.read_text()
+        for fn, (body, _) in slips.items():
+            source = replace_solution(source, fn, body)
+        path.write_text(source)
         subs.append(path)
-    return Grader(LESSON, seed=7).grade_many(subs, jobs=2)
+    with Grader(LESSON, seed=7) as grader:
+        return grader.grade_many(subs, jobs=2)
 
 
 @pytest.mark.parametrize("round_", range(len(ROUNDS)))
