@@ -34,10 +34,10 @@ CLASSES = ("background", "disc", "ellipse", "triangle", "square")
 def circuit(progress=None) -> dict:
     """The workbench's shared data: CircuitData, conv3's kinds (from the census) and each unit's pixel weights."""
     from course.vision import census, expanded
-    from course.vision.workbench import circuit_data
+    from course.vision.workbench import shipped
 
     progress = progress or (lambda *a, **k: None)
-    data = circuit_data(progress=lambda f, t=None: progress(0.9 * f, t))
+    data = shipped(progress=lambda f, t=None: progress(0.9 * f, t))
     progress(0.92, "conv3's census and the expanded weights...")
     record = census.measure(data.model, ["conv3"], (64, 64))["layers"]["conv3"]
     kinds: dict[int, list[str]] = {}

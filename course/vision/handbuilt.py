@@ -17,25 +17,24 @@ the family lost. Here the same idea on scenenet, whose conv4 curve detectors rea
                                            response to arcs at theta minus its mean response to arcs at every angle
     calibrate(lin, learned)                gain and bias so a built unit fires as often as the learned one on
                                            training scenes, with the same mean when it fires (two numbers a unit)
-    build_family(model, family, ...)       every member rebuilt: kernels, biases, tuning correlations
+    calibration_inputs(model, "conv4")     the layer below and the layer on training scenes, for calibrate
     recovered(clean, ablated, rebuilt)     per class: the fraction of what ablation lost that the rebuilt family
                                            wins back
 
 Tuning correlation is the Pearson correlation of two tuning curves over orientation (the unit's best radius
 and polarity, 5-degree steps), as the article scored its hand-built units against the real ones.
+`course.vision.workbench.score_kernels` calibrates a whole built family and scores it on scenenet.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Sequence
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
-from course.vision import curves
 from course.vision.circuits import conv_of, layer_output
 from course.vision.probe import centre_of
 from course.vision.scenes import Scenes
@@ -147,29 +146,6 @@ def tuning_correlation(a: Tensor, b: Tensor) -> Tensor:
     return torch.where(den > 0, (a * b).sum(-1) / den.clamp_min(1e-30), torch.zeros_like(den))
 
 
-@dataclass
-class BuiltFamily:
-    """A hand-built replacement for a layer's curve family, and how each built unit's tuning matches the learned."""
-
-    layer: str
-    units: list[int]  # the learned units they replace, sorted by preferred orientation
-    orientations: Tensor  # (U,) the learned units' preferred orientations
-    kernels: Tensor = field(repr=False)  # (U, C_in, kh, kw), gains included
-    biases: Tensor = field(repr=False)  # (U,)
-    learned_tuning: Tensor = field(repr=False)  # (U, A) at each unit's best radius and polarity
-    built_tuning: Tensor = field(repr=False)  # (U, A)
-    correlation: Tensor = field(default=None)  # (U,) Pearson over orientation
-
-    def __post_init__(self):
-        if self.correlation is None:
-            self.correlation = tuning_correlation(self.built_tuning, self.learned_tuning)
-
-    def __repr__(self) -> str:
-        c = self.correlation
-        return (f"BuiltFamily({self.layer}: {len(self.units)} units; tuning correlation median {c.median():.2f}, "
-                f"min {c.min():.2f}, max {c.max():.2f})")
-
-
 def calibration_inputs(model: nn.Module, layer: str, n: int = CALIBRATION_SCENES) -> tuple[Tensor, Tensor]:
     """The layer below `layer` and `layer` itself on training scenes 0 .. n - 1: ((n, C_in, h, w), (n, C, h, w))."""
     from course.vision.probe import activations
@@ -178,43 +154,6 @@ def calibration_inputs(model: nn.Module, layer: str, n: int = CALIBRATION_SCENES
     x, _ = Scenes().batch(range(n))
     acts = activations(model, x, [below, layer])
     return acts[below], acts[layer]
-
-
-def build_family(model: nn.Module, family: curves.Family, kernels: Tensor,
-                 calibration: tuple[Tensor, Tensor] | None = None) -> BuiltFamily:
-    """Calibrate unscaled `kernels` (U, C_in, kh, kw), one per member of `family` in its order, on training scenes,
-    and measure each built unit's tuning curve beside the learned unit's."""
-    layer = family.layer
-    conv = conv_of(model, layer)
-    below, here = calibration if calibration is not None else calibration_inputs(model, layer)
-    units = [m.unit for m in family.members]
-    gains, biases = [], []
-    for k, u in enumerate(units):
-        lin = F.conv2d(below, kernels[k:k + 1].to(below), stride=conv.stride, padding=conv.padding)[:, 0]
-        g, b = calibrate(lin, here[:, u])
-        gains.append(g)
-        biases.append(b)
-    scaled = kernels * torch.tensor(gains, dtype=kernels.dtype).view(-1, 1, 1, 1)
-    bias = torch.tensor(biases, dtype=torch.float32)
-    learned, built = family_tuning(model, family, scaled, bias)
-    return BuiltFamily(layer, units, torch.tensor([m.orientation for m in family.members]), scaled, bias, learned, built)
-
-
-def family_tuning(model: nn.Module, family: curves.Family, kernels: Tensor, biases: Tensor,
-                  size: tuple[int, int] = (64, 64)) -> tuple[Tensor, Tensor]:
-    """Tuning curves (U, A) of the learned members and of built units (kernels, biases) on the same arcs: each
-    member's best radius and polarity, centred on the layer's receptive field, 5-degree steps."""
-    from course.vision.editing import substitute
-
-    units = [m.unit for m in family.members]
-    built_model = substitute(model, family.layer, units, kernels, biases)
-    ors = torch.arange(0.0, 360.0, STEP)
-    learned, built = [], []
-    for m in family.members:
-        light = m.polarity == "light"
-        learned.append(curves.orientation_tuning(model, family.layer, [m.unit], ors, m.radius, light, size)[0])
-        built.append(curves.orientation_tuning(built_model, family.layer, [m.unit], ors, m.radius, light, size)[0])
-    return torch.stack(learned), torch.stack(built)
 
 
 def recovered(clean: Tensor, ablated: Tensor, rebuilt: Tensor) -> Tensor:

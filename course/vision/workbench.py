@@ -7,6 +7,8 @@ once here: on the census's arcs in conv4's 3 x 3 window (tuning), on training sc
 held-out scenes (recall). After that a what-if is a few small convolutions.
 
     data = circuit_data()                 CircuitData: the family, conv3's line family and the cached activations
+    data = shipped()                      the same for the shipped scenenet, computed once per process and shared
+                                          (the grader's check, the app page and the tests); treat it as read-only
     recall_with(data, weight, bias)       per-class recall with conv4's weight and bias replaced (held-out scenes)
     score_kernels(data, kernels)          calibrate built kernels (U, 64, 3, 3), then tuning correlations, recall
                                           and the share of the ablation's disc loss won back
@@ -14,6 +16,7 @@ held-out scenes (recall). After that a what-if is a few small convolutions.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 
 import torch
@@ -32,6 +35,7 @@ class CircuitData:
     """The curve family of conv4 (sorted by preferred orientation) and everything a what-if needs."""
 
     model: nn.Module = field(repr=False)
+    family: curves.Family = field(repr=False)  # lesson 02's measurements of every member
     units: list[int]  # the family's conv4 units
     orientations: Tensor  # (U,) preferred orientations, degrees
     radii: list[float]  # each unit's best arc radius and polarity (its tuning curve is measured there)
@@ -83,7 +87,7 @@ def circuit_data(model: nn.Module | None = None, n: int = 1024, progress=None) -
         h, w = acts.shape[-2:]
         windows.append(acts[:, :, h // 2 - 1:h // 2 + 2, w // 2 - 1:w // 2 + 2])
         learned.append(layer_output(model, arcs, LAYER)[:, m.unit, h // 2, w // 2])
-    data = CircuitData(model, [m.unit for m in family.members], torch.tensor([m.orientation for m in family.members]),
+    data = CircuitData(model, family, [m.unit for m in family.members], torch.tensor([m.orientation for m in family.members]),
                        [m.radius for m in family.members], [m.polarity for m in family.members], lines,
                        line_orientations, below, here, eval_below, labels, torch.stack(windows), torch.stack(learned))
     conv = model.conv4.conv
@@ -93,6 +97,19 @@ def circuit_data(model: nn.Module | None = None, n: int = 1024, progress=None) -
     data.ablated = recall_with(data, weight, bias)
     say(1.0)
     return data
+
+
+_shipped: CircuitData | None = None
+_shipped_lock = threading.Lock()
+
+
+def shipped(progress=None) -> CircuitData:
+    """`circuit_data()` of the shipped scenenet, computed on the first call in a process and shared after that."""
+    global _shipped
+    with _shipped_lock:
+        if _shipped is None:
+            _shipped = circuit_data(progress=progress)
+        return _shipped
 
 
 def recall_with(data: CircuitData, weight: Tensor, bias: Tensor, batch: int = 256) -> Tensor:

@@ -432,8 +432,16 @@ EXPANDED_HINTS = [
 
 
 def _inputs_arc(g: torch.Generator) -> dict:
-    return {"orientation": float(_int(g, 0, 3) * 90 + _uniform(g, 10, 80)), "radius": _uniform(g, 6, 20),
-            "spacing": _uniform(g, 4, 10), "span": _uniform(g, 90, 220), "size": (3, 5)[_int(g, 0, 1)]}
+    """An arc whose ends fall between taps: some tap lies beyond span / 2 but within span of the midpoint, and
+    some within span / 4 (so reaching `span` or `span / 2` either side shows)."""
+    for _ in range(50):
+        inp = {"orientation": float(_int(g, 0, 3) * 90 + _uniform(g, 10, 80)), "radius": _uniform(g, 6, 20),
+               "spacing": _uniform(g, 4, 10), "span": _uniform(g, 70, 200), "size": (3, 5)[_int(g, 0, 1)]}
+        on = torch.isfinite(solutions.arc_taps(**inp)[0])
+        if not (torch.equal(on, torch.isfinite(_arc_with(inp, span=2 * inp["span"])[0]))
+                or torch.equal(on, torch.isfinite(_arc_with(inp, span=inp["span"] / 2)[0]))):
+            return inp
+    return inp
 
 
 def _arc_with(inp: dict, **changes):
@@ -465,14 +473,12 @@ ARC_HINTS = [
 # ------------------------------------------------------------------------------------------ 9. curve_family_kernels
 
 
-@functools.lru_cache(maxsize=1)
 def shipped_circuit():
-    """scenenet's curve circuit measured once per grader (course.vision.workbench): the family, conv3's line
-    family, and the activations every what-if needs."""
-    from course.vision.workbench import circuit_data
+    """scenenet's curve circuit, measured once per process (course.vision.workbench.shipped): the family, conv3's
+    line family, and the activations every what-if needs."""
+    from course.vision.workbench import shipped
 
-    torch.manual_seed(0)
-    return circuit_data()
+    return shipped()
 
 
 def score_family(kernels: torch.Tensor, data=None) -> dict:
