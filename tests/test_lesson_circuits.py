@@ -38,32 +38,31 @@ return float(1 - ((Wo - C) ** 2).sum() / {total})'''
 
 RECALL = '''module = {module}
 with torch.no_grad():
-    if mode == "mean":
-        seen = {{}}
-        handle = module.register_forward_hook(lambda m, inputs, output: seen.__setitem__("act", output))
-        try:
-            model(images)
-        finally:
-            handle.remove()
-        values = seen["act"][:, units].mean(dim={dims}, keepdim=True)
-    else:
-        values = torch.zeros(1, len(units), 1, 1)
-
-    def replace(m, inputs, output):
-        output = output.clone()
-        output[:, units] = values.to(output).expand(output.shape[0], -1, *output.shape[2:])
-        return output
-
-    handle = module.register_forward_hook(replace)
+    seen = {{}}
+    handle = module.register_forward_hook(lambda m, inputs, output: seen.__setitem__("act", output))
     try:
-        logits = model(images)
+        classes = model(images).shape[1]
     finally:
         handle.remove()
-pred = logits.argmax(dim=1)
-classes = logits.shape[1]
-total = torch.bincount({denominator}.flatten(), minlength=classes).float()
-correct = torch.bincount(labels[pred == labels], minlength=classes).float()
-return correct / total.clamp_min(1)'''
+    means = seen["act"].mean(dim={dims}, keepdim=True)
+    rows = []
+    for units in unit_sets:
+        values = means[:, units] if mode == "mean" else torch.zeros(1, len(units), 1, 1)
+
+        def replace(m, inputs, output, units=units, values=values):
+            output = output.clone()
+            output[:, units] = values.to(output).expand(output.shape[0], -1, *output.shape[2:])
+            return output
+
+        handle = module.register_forward_hook(replace)
+        try:
+            pred = model(images).argmax(dim=1)
+        finally:
+            {remove}
+        total = torch.bincount({denominator}.flatten(), minlength=classes).float()
+        correct = torch.bincount(labels[pred == labels], minlength=classes).float()
+        rows.append(correct / total{clamp})
+return torch.stack(rows)'''
 
 PATCH = '''module = getattr(model, layer)
 with torch.no_grad():
@@ -121,8 +120,8 @@ ROUNDS = [
         "echo_ratio": (ECHO.format(k=0, peak="peak.clamp_min(1e-12)"), "only the single sample"),
         "circulant_score": (CIRCULANT.format(ordered="W", lag="(i[None, :] - i[:, None]) % n",
                                              total="((Wo - Wo.mean()) ** 2).sum()"), "in the order it came"),
-        "ablated_recall": (RECALL.format(module="getattr(model, layer).conv", dims="(0, 2, 3)", denominator="labels"),
-                           "before the ReLU"),
+        "ablated_recall": (RECALL.format(module="getattr(model, layer).conv", dims="(0, 2, 3)", remove="handle.remove()",
+                                         denominator="labels", clamp=".clamp_min(1)"), "before the ReLU"),
         "patch_each": (PATCH.format(recorded="source", run="x", remove="pass"), "a hook was left on"),
         "drop_negative": (DROP.format(copy="model", edit="weight[u, sources].clamp(min=0)"), "edited it in place"),
         "expanded_weights": (EXPANDED.format(flip=".flip(-1, -2)", stride="conv.stride", std=" / model.std.view(1, -1, 1, 1)"),
@@ -135,8 +134,8 @@ ROUNDS = [
         "echo_ratio": (ECHO.format(k="int(window)", peak="peak.clamp_min(1e-12)"), "`window` is in degrees"),
         "circulant_score": (CIRCULANT.format(ordered="W[idx]", lag="(i[None, :] - i[:, None]) % n",
                                              total="((Wo - Wo.mean()) ** 2).sum()"), "Order the columns too"),
-        "ablated_recall": (RECALL.format(module="getattr(model, layer)", dims="0", denominator="labels"),
-                           "One number per unit"),
+        "ablated_recall": (RECALL.format(module="getattr(model, layer)", dims="0", remove="handle.remove()",
+                                         denominator="labels", clamp=".clamp_min(1)"), "One number per unit"),
         "patch_each": (PATCH.format(recorded="x", run="source", remove="handle.remove()"), "x and source are swapped"),
         "drop_negative": (DROP.format(copy="copy.deepcopy(model)", edit="weight[u, sources].clamp(max=0)"),
                           "removed the positive weights"),
@@ -148,8 +147,8 @@ ROUNDS = [
         "echo_ratio": (ECHO.format(k="int(window // step)", peak="peak"), "never responds has peak 0"),
         "circulant_score": (CIRCULANT.format(ordered="W[idx][:, idx]", lag="i[None, :] - i[:, None] + n - 1",
                                              total="((Wo - Wo.mean()) ** 2).sum()"), "The diagonals wrap round"),
-        "ablated_recall": (RECALL.format(module="getattr(model, layer)", dims="(0, 2, 3)", denominator="pred"),
-                           "That is precision"),
+        "ablated_recall": (RECALL.format(module="getattr(model, layer)", dims="(0, 2, 3)", remove="handle.remove()",
+                                         denominator="pred", clamp=".clamp_min(1)"), "That is precision"),
         "drop_negative": (DROP.format(copy="copy.deepcopy(model)", edit="0"), "Only the negative weights go"),
         "expanded_weights": (EXPANDED.format(flip="", stride="1", std=" / model.std.view(1, -1, 1, 1)"),
                              "The strides are missing"),
@@ -158,6 +157,12 @@ ROUNDS = [
     {  # round 4
         "circulant_score": (CIRCULANT.format(ordered="W[idx][:, idx]", lag="(i[None, :] - i[:, None]) % n",
                                              total="(Wo ** 2).sum()"), "about W's mean"),
+        "ablated_recall": (RECALL.format(module="getattr(model, layer)", dims="(0, 2, 3)", remove="pass",
+                                         denominator="labels", clamp=".clamp_min(1)"), "a hook was left on"),
+    },
+    {  # round 5
+        "ablated_recall": (RECALL.format(module="getattr(model, layer)", dims="(0, 2, 3)", remove="handle.remove()",
+                                         denominator="labels", clamp=""), "has no labelled cell"),
     },
 ]
 

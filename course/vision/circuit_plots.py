@@ -97,9 +97,10 @@ def tuning_and_recall(angles: torch.Tensor, curves: dict[str, torch.Tensor], rec
         bars = b.bar(xs, r.numpy(), width, label=label)
         b.bar_label(bars, fmt="%.3f", fontsize=FONT - 3, rotation=90, padding=2)
     b.set_xticks(range(len(classes)), classes)
-    b.set_ylim(0, 1.12)
+    b.set_ylim(0, 1.35)
+    b.set_yticks([0, 0.2, 0.4, 0.6, 0.8, 1.0])
     b.set_ylabel("recall (held-out cells)", fontsize=FONT)
-    b.legend(fontsize=FONT - 1, loc="lower right")
+    b.legend(fontsize=FONT - 1, loc="upper center", ncol=len(recalls))
     _style(b, "per-class recall")
     fig.tight_layout()
     return fig

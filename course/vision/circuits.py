@@ -1,7 +1,9 @@
 """Circuits in the vision models: interventions on units, and what they do to the model's behaviour.
 
 Only an intervention shows that a model *uses* what attribution and probing find. This module starts with
-ablation (lesson 00; lesson 04 adds reading weights, editing them and equivariance):
+ablation (lesson 00) and adds reading weights and patching (lesson 04; editing weights is in
+`course.vision.editing`, the equivariance test in `course.vision.equivariance`, a curve detector built by
+hand in `course.vision.handbuilt`):
 
     ablate(model, {"conv4": units})   a context manager: inside the block those units of conv4 (after its
                                       ReLU) are zeroed, or set to given values; the forward hooks are removed
@@ -11,6 +13,13 @@ ablation (lesson 00; lesson 04 adds reading weights, editing them and equivarian
     random_unit_sets(...)             same-size random sets of units, the control for any ablation
     curve_family(model)               conv4's curve detectors, from the detector census
     ablation_study(model, "conv4", units)  recall with the units ablated against many random controls
+
+    direct_weights(model, "conv4", unit)  the unit's strongest input kernels (lesson 04), strongest first
+    patch(model, "conv4", units, source)  a context manager: those units take their values from a recorded
+                                      activation (activation patching); the hook is gone when the block ends
+    restore_each(model, x, "conv4", family)  the family ablated, each unit restored alone, one pass each
+    forward_from, recall_from         the rest of a SceneNet from a cached layer: many interventions on one
+                                      layer share one pass through the layers below it
 
 `units` maps a layer name (a module whose output is the post-ReLU activation, as scenenet's `convN`) to
 channel indices. Ablating a family of units and comparing with random sets of the same size is the

@@ -224,21 +224,14 @@ CIRCULANT_HINTS = [
 # ------------------------------------------------------------------------------------------ 4. ablated_recall
 
 
-def _inputs_recall(g: torch.Generator, shipped: bool, mode: str) -> dict:
-    build = _scenenet() if shipped else _random_net(g)
-    layers = ("conv3", "conv4", "conv5") if shipped else ("conv2", "conv3", "conv4")
-    layer = layers[_int(g, 0, 2)]
-    images, labels = _scenes(g, 32)
-    width = _width(build, layer)
-    return {"model": build, "images": images, "labels": labels, "layer": layer,
-            "units": _units(g, width, width // 4, width // 2), "mode": mode}
-
-
-def _recall_variant(inp: dict, where: str = "", reduce=(0, 2, 3), precision: bool = False) -> torch.Tensor:
+def _recall_variant(inp: dict, where: str = "", reduce=(0, 2, 3), precision: bool = False,
+                    left_on: bool = False, labels=None) -> torch.Tensor:
+    """ablated_recall with one slip: hooked before the ReLU (where="conv"), means per position (reduce=(0,)),
+    precision for recall, or every hook left on (each set's pass also ablates the sets before it)."""
     model = materialise(inp["model"], solutions)
     module = getattr(model, inp["layer"])
     module = module.conv if where == "conv" else module
-    units = inp["units"]
+    labels = inp["labels"] if labels is None else labels
     with torch.no_grad():
         seen = {}
         h = module.register_forward_hook(lambda m, i, o: seen.__setitem__("a", o))
@@ -246,26 +239,88 @@ def _recall_variant(inp: dict, where: str = "", reduce=(0, 2, 3), precision: boo
             model(inp["images"])
         finally:
             h.remove()
-        values = seen["a"][:, units].mean(dim=reduce, keepdim=True) if inp["mode"] == "mean" else None
+        rows, handles = [], []
+        for units in inp["unit_sets"]:
+            values = seen["a"][:, units].mean(dim=reduce, keepdim=True) if inp["mode"] == "mean" else None
 
-        def replace(m, i, o):
-            o = o.clone()
-            o[:, units] = 0 if values is None else values.expand(o.shape[0], -1, *o.shape[2:])
-            return o
+            def replace(m, i, o, units=units, values=values):
+                o = o.clone()
+                o[:, units] = 0 if values is None else values.expand(o.shape[0], -1, *o.shape[2:])
+                return o
 
-        h = module.register_forward_hook(replace)
-        try:
-            logits = model(inp["images"])
-        finally:
+            handles.append(module.register_forward_hook(replace))
+            try:
+                logits = model(inp["images"])
+            finally:
+                if not left_on:
+                    handles.pop().remove()
+            pred = logits.argmax(1)
+            c = logits.shape[1]
+            hits = torch.bincount(labels[pred == labels], minlength=c).float()
+            total = torch.bincount((pred if precision else labels).flatten(), minlength=c).float()
+            rows.append(hits / total.clamp_min(1))
+        for h in handles:
             h.remove()
-    pred, labels = logits.argmax(1), inp["labels"]
-    c = logits.shape[1]
-    hits = torch.bincount(labels[pred == labels], minlength=c).float()
-    total = torch.bincount((pred if precision else labels).flatten(), minlength=c).float()
-    return hits / total.clamp_min(1)
+    return torch.stack(rows)
+
+
+def _inputs_recall(g: torch.Generator, shipped: bool, mode: str) -> dict:
+    """Three disjoint sets of units; the labels edited so that one shape class has no cell at all (its recall
+    is 0, not 0/0) and another exactly one, which every set's ablated model predicts right (1/1, not 1/2)."""
+    build = _scenenet() if shipped else _random_net(g)
+    layers = ("conv3", "conv4", "conv5") if shipped else ("conv2", "conv3", "conv4")
+    layer = layers[_int(g, 0, 2)]
+    images, labels = _scenes(g, 32)
+    width = _width(build, layer)
+    order = torch.randperm(width, generator=g).tolist()
+    size = max(2, width // 8)
+    sets = [sorted(order[k * size:(k + 1) * size]) for k in range(3)]
+    inp = {"model": build, "images": images, "labels": labels, "layer": layer, "unit_sets": sets, "mode": mode}
+    preds = _predictions(inp)  # (sets, N, h, w) under each set's ablation
+    empty, single = torch.randperm(4, generator=g)[:2].add(1).tolist()
+    labels = labels.clone()
+    labels[labels == empty] = 0
+    right = (labels == single) & (preds == single).all(0)
+    if not right.any():  # no cell of that class stays right under every ablation: take any it gets right once
+        right = (labels == single) & (preds == single).any(0)
+    keep = torch.nonzero(right.flatten()).flatten()
+    flat = labels.flatten()
+    others = (flat == single).nonzero().flatten()
+    if len(keep):
+        flat[others[others != keep[0]]] = 0
+    inp["labels"] = flat.view_as(labels)
+    return inp
+
+
+def _predictions(inp: dict) -> torch.Tensor:
+    """Per-cell predictions (sets, N, h, w) with each set ablated as the reference does."""
+    model = materialise(inp["model"], solutions)
+    module = getattr(model, inp["layer"])
+    out = []
+    with torch.no_grad():
+        seen = {}
+        h = module.register_forward_hook(lambda m, i, o: seen.__setitem__("a", o))
+        model(inp["images"])
+        h.remove()
+        means = seen["a"].mean(dim=(0, 2, 3))
+        for units in inp["unit_sets"]:
+            values = means[units] if inp["mode"] == "mean" else torch.zeros(len(units))
+
+            def replace(m, i, o, units=units, values=values):
+                o = o.clone()
+                o[:, units] = values.view(1, -1, 1, 1)
+                return o
+
+            h = module.register_forward_hook(replace)
+            out.append(model(inp["images"]).argmax(1))
+            h.remove()
+    return torch.stack(out)
 
 
 RECALL_HINTS = [
+    Hint(lambda got, exp, inp: _close(got, _recall_variant(inp, left_on=True), 1e-6),
+         "Each set's pass also ablated the sets before it: a hook was left on. Keep the handle "
+         "register_forward_hook returns and call handle.remove() after the pass (in a finally)."),
     Hint(lambda got, exp, inp: inp["mode"] == "mean" and _close(got, _recall_variant(inp, where="conv"), 1e-6),
          "You ablated before the ReLU (a hook on model.<layer>.conv): the mean of pre-activations can be negative, "
          "and the ReLU after your hook changes the value you set. Hook model.<layer>, whose output is after the ReLU."),
@@ -273,6 +328,8 @@ RECALL_HINTS = [
          "One number per unit: average over the images *and* every position (dims 0, 2, 3), not a mean map."),
     Hint(lambda got, exp, inp: _close(got, _recall_variant(inp, precision=True), 1e-6),
          "That is precision (hits over cells *predicted* c); recall divides by the cells *labelled* c."),
+    Hint(lambda got, exp, inp: isinstance(got, torch.Tensor) and bool(torch.isnan(got).any()),
+         "NaN: one class has no labelled cell here, so its recall is 0 / 0; divide by total.clamp_min(1) (0 then)."),
 ]
 
 
@@ -431,15 +488,35 @@ EXPANDED_HINTS = [
 # ------------------------------------------------------------------------------------------ 8. arc_taps
 
 
+def _arc_variant(inp: dict, signed: bool = False, mod: float = 180.0, span_factor: float = 1.0):
+    """arc_taps with a slip: the angle round the circle taken signed (so one end reaches forever), the tangent
+    taken mod `mod`, or the span scaled."""
+    t = math.radians(inp["orientation"])
+    ux, uy = math.cos(t), -math.sin(t)
+    cx, cy = -inp["radius"] * ux, -inp["radius"] * uy
+    size, half = inp["size"], inp["size"] // 2
+    distance, tangent = torch.full((size, size), math.inf), torch.zeros(size, size)
+    for i in range(size):
+        for j in range(size):
+            qx, qy = (j - half) * inp["spacing"] - cx, (i - half) * inp["spacing"] - cy
+            cross = qx * uy - qy * ux
+            angle = math.degrees(math.atan2(cross if signed else abs(cross), qx * ux + qy * uy))
+            if angle <= inp["span"] * span_factor / 2:
+                distance[i, j] = abs(math.hypot(qx, qy) - inp["radius"])
+                tangent[i, j] = (math.degrees(math.atan2(-qy, qx)) + 90) % mod
+    return distance, tangent
+
+
 def _inputs_arc(g: torch.Generator) -> dict:
-    """An arc whose ends fall between taps: some tap lies beyond span / 2 but within span of the midpoint, and
-    some within span / 4 (so reaching `span` or `span / 2` either side shows)."""
-    for _ in range(50):
+    """An arc whose ends fall between taps on both sides, with tangents on both sides of 0 mod 180, so that an
+    arc reaching `span` (or `span / 2` or forever) on either side, or a tangent not taken mod 180, shows."""
+    for _ in range(200):
         inp = {"orientation": float(_int(g, 0, 3) * 90 + _uniform(g, 10, 80)), "radius": _uniform(g, 6, 20),
-               "spacing": _uniform(g, 4, 10), "span": _uniform(g, 70, 200), "size": (3, 5)[_int(g, 0, 1)]}
-        on = torch.isfinite(solutions.arc_taps(**inp)[0])
-        if not (torch.equal(on, torch.isfinite(_arc_with(inp, span=2 * inp["span"])[0]))
-                or torch.equal(on, torch.isfinite(_arc_with(inp, span=inp["span"] / 2)[0]))):
+               "spacing": _uniform(g, 4, 10), "span": _uniform(g, 70, 200), "size": (4, 5)[_int(g, 0, 1)]}
+        ref = _arc_variant(inp)
+        variants = [_arc_variant(inp, signed=True), _arc_variant(inp, mod=181.0), _arc_variant(inp, span_factor=2.0),
+                    _arc_variant(inp, span_factor=0.5)]
+        if all(not _same_taps(v, ref) for v in variants):
             return inp
     return inp
 

@@ -7,7 +7,7 @@ Exercises, easiest first (points in brackets; `course check 04` grades them):
     1. strongest_inputs      the input channels whose kernels into a unit are strongest             [1]
     2. echo_ratio            the response opposite the peak, relative to the peak                   [1]
     3. circulant_score       order a family by orientation: how circulant is its weight matrix?     [2]
-    4. ablated_recall        per-class recall with units zeroed or mean-ablated after their ReLU    [3]
+    4. ablated_recall        per-class recall with sets of units zeroed or mean-ablated, in turn    [3]
     5. patch_each            each unit patched in from a source image in turn, hooks removed        [2]
     6. drop_negative         a copy without a family's negative inputs; the original untouched      [3]
     7. expanded_weights      units' expanded weights back to an earlier layer or to the pixels      [3]
@@ -69,18 +69,20 @@ def circulant_score(W: Tensor, orientations: Tensor) -> float:
 # ------------------------------------------------------------------------------------------ 4-5. interventions
 
 
-def ablated_recall(model: nn.Module, images: Tensor, labels: Tensor, layer: str, units: list[int],
+def ablated_recall(model: nn.Module, images: Tensor, labels: Tensor, layer: str, unit_sets: list[list[int]],
                    mode: str = "zero") -> Tensor:
     """Per-class recall of the model's per-cell predictions (argmax over classes) on `images` (N, 3, H, W) against
-    `labels` (N, H/8, W/8), with `units` of `layer` ablated after their ReLU (hook `model.<layer>`):
+    `labels` (N, H/8, W/8), with each set of units of `layer` in turn ablated after their ReLU (a forward hook on
+    `model.<layer>`), one pass per set: a family, say, then random sets of the same size as controls.
 
         mode="zero"   the units' activations are replaced by 0
         mode="mean"   by each unit's mean activation over these images and every position (one number a unit,
-                      measured on a clean pass first)
+                      measured on one clean pass first)
 
     Recall of class c: cells labelled c that are predicted c, over cells labelled c (0 if there are none).
-    -> (classes,) float32. Remove every hook you add, even when the forward pass fails."""
-    # Hint: module = getattr(model, layer); a clean pass with a recording hook for the means, then a hook that returns a changed copy of the output
+    -> (len(unit_sets), classes) float32. Remove each hook after its pass, even when the pass fails: a hook
+    left on would still ablate its units in every later pass."""
+    # Hint: a clean pass with a recording hook gives the means; then per set a hook that returns a changed copy of the output
     raise NotImplementedError("ablated_recall: your code here")
 
 
