@@ -508,14 +508,16 @@ def _arc_variant(inp: dict, signed: bool = False, mod: float = 180.0, span_facto
 
 
 def _inputs_arc(g: torch.Generator) -> dict:
-    """An arc whose ends fall between taps on both sides, with tangents on both sides of 0 mod 180, so that an
-    arc reaching `span` (or `span / 2` or forever) on either side, or a tangent not taken mod 180, shows."""
+    """An arc whose ends fall between taps on both sides, close to taps inside and out, with tangents on both sides
+    of 0 mod 180, so that an arc reaching `span` (or `span / 2`, or forever) on either side, a slightly wrong angle
+    round the circle, or a tangent not taken mod 180 shows."""
     for _ in range(200):
         inp = {"orientation": float(_int(g, 0, 3) * 90 + _uniform(g, 10, 80)), "radius": _uniform(g, 6, 20),
                "spacing": _uniform(g, 4, 10), "span": _uniform(g, 70, 200), "size": (4, 5)[_int(g, 0, 1)]}
         ref = _arc_variant(inp)
         variants = [_arc_variant(inp, signed=True), _arc_variant(inp, mod=181.0), _arc_variant(inp, span_factor=2.0),
-                    _arc_variant(inp, span_factor=0.5)]
+                    _arc_variant(inp, span_factor=0.5), _arc_variant(inp, span_factor=0.85),
+                    _arc_variant(inp, span_factor=1.15)]  # taps close to the ends, inside and out
         if all(not _same_taps(v, ref) for v in variants):
             return inp
     return inp
@@ -641,7 +643,9 @@ CHECKS = [
           title="7a. expanded_weights (back to a layer)", hints=EXPANDED_HINTS),
     Check("expanded_weights", points=1.5, inputs=lambda g: _inputs_expanded(g, True), tol=Tol(1e-4, 1e-5),
           title="7b. expanded_weights (back to the pixels)", hints=EXPANDED_HINTS),
-    Check("arc_taps", points=2, inputs=_inputs_arc, tol=Tol(1e-4, 1e-4), title="8. arc_taps", hints=ARC_HINTS),
+    Check("arc_taps", points=1, inputs=_inputs_arc, tol=Tol(1e-4, 1e-4), title="8a. arc_taps", hints=ARC_HINTS),
+    Check("arc_taps", points=1, inputs=_inputs_arc, tol=Tol(1e-4, 1e-4), title="8b. arc_taps (another arc)",
+          hints=ARC_HINTS),
     Check("curve_family_kernels", points=4, inputs=_inputs_handbuilt, judge=_judge_handbuilt, timeout=120,
           title="9. curve_family_kernels (tuning and recall on scenenet)"),
 ]
