@@ -9,6 +9,7 @@
     course app [--port N]                the Streamlit course app
     course models [--json]               shipped checkpoints;   course train NAME   rebuild one
     course census NAME [--json]          what a shipped model's units do (detectors, SAE latents)
+    course featurevis MODEL LAYER [UNITS] [--out grid.png]   feature visualisations of a layer's units
     course sync [LESSON...] [--check]    regenerate exercises.py from solutions.py (course authors)
     course mutate 05 [--exercise NAME]   automatic mutants of the solution blocks: do the checks catch them?
 
@@ -84,6 +85,8 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("census", help="measure what a shipped model's units do (detectors, SAE latents)")
     s.add_argument("name")
     s.add_argument("--json", action="store_true", help="print the census as JSON")
+
+    _featurevis_parser(sub)
 
     s = sub.add_parser("sync", help="regenerate exercises.py from solutions.py (course authors)")
     s.add_argument("lessons", nargs="*", help="default: all")
@@ -386,6 +389,37 @@ def cmd_mutate(args) -> int:
     return 0
 
 
+# ------------------------------------------------------------------------------------------------- featurevis
+
+
+def _featurevis_parser(sub) -> None:
+    s = sub.add_parser("featurevis", help="feature visualisations of a layer's units, as a labelled PNG grid")
+    s.add_argument("model", help="a vision model: scenenet, or inceptionv1 (its weights cached or online)")
+    s.add_argument("layer", help="e.g. conv4 (scenenet) or mixed3b (inceptionv1)")
+    s.add_argument("units", nargs="?", default="all", help="all (default), or numbers and ranges: 3,5,10-12")
+    s.add_argument("--out", default="grid.png", help="the PNG to write (default grid.png)")
+    s.add_argument("--steps", type=int, default=256, help="optimisation steps (default 256)")
+    s.add_argument("--size", type=int, help="image side in pixels (default 64; 128 for inceptionv1)")
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--batch", type=int, help="units per optimisation (default: all at once)")
+    s.add_argument("--param", choices=["fft", "pixel"], default="fft")
+    s.add_argument("--no-decorrelate", dest="decorrelate", action="store_false", help="plain RGB colour")
+    s.add_argument("--transforms", choices=["standard", "none"], default="standard")
+    s.add_argument("--diversity", type=float, default=0.0)
+    s.add_argument("--negative", action="store_true", help="images that most inhibit each unit")
+
+
+def cmd_featurevis(args) -> int:
+    from course.vision.fvgrid import command
+
+    if args.steps < 0 or (args.size is not None and args.size < 8):
+        raise UsageError("--steps must be >= 0 and --size >= 8.")
+    print(command(args.model, args.layer, args.units, out=args.out, steps=args.steps, size=args.size, seed=args.seed,
+                  batch=args.batch, param=args.param, decorrelate=args.decorrelate, transforms=args.transforms,
+                  diversity=args.diversity, negative=args.negative))
+    return 0
+
+
 def _bar(total: int, desc: str):
     from tqdm import tqdm
 
@@ -396,5 +430,5 @@ def _bar(total: int, desc: str):
 COMMANDS = {
     "list": cmd_list, "start": cmd_start, "check": cmd_check, "grade": cmd_grade, "gradescope": cmd_gradescope,
     "app": cmd_app, "models": cmd_models, "train": cmd_train, "census": cmd_census, "sync": cmd_sync,
-    "mutate": cmd_mutate,
+    "mutate": cmd_mutate, "featurevis": cmd_featurevis,
 }

@@ -13,6 +13,7 @@ Install one with `apt-get install -y chromium` (Debian) or point $CHROMIUM at a 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -89,15 +90,20 @@ def rendered(chromium: str, url: str, expect: str, tmp: Path, timeout: float = 9
     return dom
 
 
-def test_app_renders_in_a_browser(tmp_path):
+def need_chromium() -> str:
     chromium = find_chromium()
     if chromium is None:
         if os.environ.get("COURSE_REQUIRE_BROWSER") == "1":
             pytest.fail("COURSE_REQUIRE_BROWSER=1 but no Chromium found (apt-get install -y chromium, or set $CHROMIUM)")
         pytest.skip("no Chromium installed (apt-get install -y chromium); set COURSE_REQUIRE_BROWSER=1 to require it")
+    return chromium
 
+
+@contextlib.contextmanager
+def serving(lessons: Path, tmp_path: Path):
+    """`streamlit run apps/app.py` on a free port with `lessons` as the course's lessons; yields the port."""
     port, log = free_port(), tmp_path / "server.log"
-    env = dict(os.environ, COURSE_LESSONS_DIR=str(DEMO_LESSONS), COURSE_WORKSPACE=str(tmp_path / "workspace"),
+    env = dict(os.environ, COURSE_LESSONS_DIR=str(lessons), COURSE_WORKSPACE=str(tmp_path / "workspace"),
                STREAMLIT_BROWSER_GATHER_USAGE_STATS="false")
     cmd = [sys.executable, "-m", "streamlit", "run", str(APP), "--server.headless", "true",
            "--server.fileWatcherType", "none", "--server.port", str(port), "--server.address", "127.0.0.1",
@@ -107,6 +113,37 @@ def test_app_renders_in_a_browser(tmp_path):
                                   start_new_session=True)  # its own process group, killed as a whole below
     try:
         wait_healthy(port, server, log)
+        yield port, log
+    finally:
+        try:
+            os.killpg(server.pid, signal.SIGTERM)
+            server.wait(timeout=10)
+        except ProcessLookupError:
+            pass
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait(timeout=10)
+
+
+def test_every_lesson_page_opens_in_a_browser(tmp_path):
+    """Each real lesson's page (its own interactive page where it has one) renders without an exception box."""
+    from course.lessons import REPO_ROOT, all_lessons
+
+    chromium = need_chromium()
+    lessons = all_lessons(REPO_ROOT / "lessons")
+    with serving(REPO_ROOT / "lessons", tmp_path) as (port, log):
+        for lesson in lessons:
+            dom = rendered(chromium, f"http://localhost:{port}/{lesson.slug}", "Check my work", tmp_path,
+                           timeout=180)
+            where = f"lesson {lesson.slug}; server log:\n{log.read_text()[-2000:]}"
+            assert f"{lesson.id} · {lesson.title}" in dom, where
+            assert RUNNING not in dom, "the page never finished rendering: " + where
+            assert EXCEPTION not in dom, "the page shows a Streamlit exception box: " + where
+
+
+def test_app_renders_in_a_browser(tmp_path):
+    chromium = need_chromium()
+    with serving(DEMO_LESSONS, tmp_path) as (port, log):
 
         home = rendered(chromium, f"http://localhost:{port}/", "99 · Demo: tensor warm-ups", tmp_path)
         assert HOME_TITLE in home, f"the home page's title is missing; server log:\n{log.read_text()[-3000:]}"
@@ -119,12 +156,3 @@ def test_app_renders_in_a_browser(tmp_path):
         assert "Check my work" in lesson
         assert RUNNING not in lesson, "the lesson page never finished rendering"
         assert EXCEPTION not in lesson, "the lesson page shows a Streamlit exception box"
-    finally:
-        try:
-            os.killpg(server.pid, signal.SIGTERM)
-            server.wait(timeout=10)
-        except ProcessLookupError:
-            pass
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait(timeout=10)

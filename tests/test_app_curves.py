@@ -32,7 +32,8 @@ def census_two_layers(name: str = "scenenet", progress=None) -> dict:
     from course.vision.census import measure, summary
     from course.vision.probe import Probes
 
-    record = {"model": name, **measure(zoo.load(name, device="cpu"), ["conv3", "conv4"], (64, 64), Probes(seeds=(1, 2)))}
+    model = zoo.load(name, device="cpu")
+    record = {"model": name, **measure(model, ["conv3", "conv4"], (64, 64), Probes(seeds=(1, 2)))}
     record["summary"] = summary(record)
     return record
 
@@ -60,7 +61,8 @@ def shown(monkeypatch):
 
 
 def texts(at) -> str:
-    parts = [str(e.value) for kind in ("subheader", "markdown", "caption", "info", "warning") for e in getattr(at, kind)]
+    kinds = ("subheader", "markdown", "caption", "info", "warning")
+    parts = [str(e.value) for kind in kinds for e in getattr(at, kind)]
     return "\n".join(parts + [f"{m.label}: {m.value}" for m in at.metric])
 
 
@@ -117,7 +119,20 @@ def test_the_curve_lab(light, shown):
     assert not [p for problems in drawn for p in problems]  # legible at 1,400 px
 
 
-def test_every_button_twice_in_two_sessions(light, shown):
+def test_every_button_twice_in_two_sessions(light, monkeypatch):
+    """Figures are built and measured for legibility but not rasterised here (test_the_curve_lab draws them)."""
+    import matplotlib.pyplot as plt
+    import streamlit as st
+
+    shown = []
+
+    def measure_only(fig):
+        shown.append(legibility_problems(fig))
+        plt.close(fig)
+        st.caption("(figure)")
+
+    monkeypatch.setattr(U, "_show", measure_only)
+
     def other_unit(at):
         at.selectbox(key="cv_member").set_value(41)
 

@@ -104,7 +104,7 @@ def _module(source: str, tmp_path, name: str):
 @pytest.fixture(scope="module")
 def checks():
     torch.set_num_threads(1)
-    return {c.exercise: c for c in LESSON.load_checks()}
+    return {c.exercise: c for c in reversed(LESSON.load_checks())}  # an exercise's first check
 
 
 def _hint(check, module, seed: int) -> tuple[str, str]:
@@ -144,3 +144,22 @@ def test_the_reference_passes_and_shows_no_hint(checks, tmp_path):
     module = _module(LESSON.solutions_path.read_text(), tmp_path, "reference")
     for exercise in ("circular_mean", "tuning_width", "find_family", "top_examples"):
         assert _hint(checks[exercise], module, 5) == ("", "")
+
+
+def test_widest_gap_of_no_family(checks, tmp_path):
+    """The second widest_gap check: no orientations, or one, leave the whole circle (360)."""
+    edge = next(c for c in LESSON.load_checks() if c.title.startswith("3b."))
+    source = LESSON.solutions_path.read_text() + """
+def widest_gap(orientations):
+    ors = sorted(float(o) % 360 for o in orientations)
+    return max([b - a for a, b in zip(ors, ors[1:])] + [ors[0] + 360 - ors[-1]])
+"""
+    module = _module(source, tmp_path, "no_guard")
+    for seed in (1, 2, 3, 4):
+        try:
+            failure, hint = _hint(edge, module, seed)
+        except (ValueError, IndexError):  # the empty list: max() of nothing, as the grader would report
+            continue
+        assert failure == "" and hint == ""  # one orientation: 360 either way
+    reference = _module(LESSON.solutions_path.read_text(), tmp_path, "reference_edge")
+    assert all(_hint(edge, reference, seed) == ("", "") for seed in (1, 2, 3, 4))

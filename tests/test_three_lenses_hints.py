@@ -119,7 +119,8 @@ SLIPS = {
         outs = []
         with torch.no_grad():
             for units in unit_sets:
-                module.register_forward_hook(lambda m, i, o, units=units: o.index_fill(1, torch.tensor(units, dtype=torch.long), 0.0))
+                chosen = torch.tensor(units, dtype=torch.long)
+                module.register_forward_hook(lambda m, i, o, chosen=chosen: o.index_fill(1, chosen, 0.0))
                 outs.append(model(x))
             outs.append(model(x))
         return torch.stack(outs)

@@ -128,8 +128,14 @@ def resample(sae: SAE, x: Tensor, dead: Tensor, generator: torch.Generator | Non
 
 
 def train_sae(sae: SAE, source, cfg: SAETrainConfig | None = None,
-              progress: bool | Callable[[float], None] = False) -> TrainLog:
-    """Train `sae` in place on batches from `source`; returns the logged metrics."""
+              progress: bool | Callable[[float], None] = False,
+              callback: Callable[[int, SAE], bool | None] | None = None) -> TrainLog:
+    """Train `sae` in place on batches from `source`; returns the logged metrics.
+
+    An SAE that defines `extra_loss(xn, pre, acts, fraction)` (JumpReLU's L0 penalty, Matryoshka's prefix
+    losses) has it added to the loss. `callback(step, sae)` runs at every log point (in eval mode, without
+    gradients); returning True stops training there (the benchmark's "time to a target").
+    """
     cfg = cfg or SAETrainConfig()
     gen = torch.Generator().manual_seed(cfg.seed)
     stream = batches(source, cfg.batch_size, gen)
@@ -167,6 +173,9 @@ def train_sae(sae: SAE, source, cfg: SAETrainConfig | None = None,
             mse = (recon - xn).pow(2).sum(-1).mean()
             loss = mse
             dead = since_fired >= cfg.dead_after
+            extra = getattr(sae, "extra_loss", None)
+            if extra is not None:
+                loss = loss + extra(xn, pre, acts, step / cfg.steps)
             if arch == "relu":
                 l1 = (acts * sae.W_dec.norm(dim=1)).sum(-1).mean()
                 loss = loss + sae.cfg.l1_coefficient * min(1.0, step / max(cfg.l1_warmup_fraction * cfg.steps, 1)) * l1
@@ -201,6 +210,13 @@ def train_sae(sae: SAE, source, cfg: SAETrainConfig | None = None,
                     bar.set_postfix(mse=f"{log.mse[-1]:.3g}", l0=f"{log.l0[-1]:.1f}", dead=f"{log.dead_fraction[-1]:.0%}")
                 elif callable(progress):
                     progress((step + 1) / cfg.steps)
+                if callback is not None:
+                    sae.eval()
+                    with torch.no_grad():
+                        stop = callback(step, sae)
+                    sae.train()
+                    if stop:
+                        break
             if bar is not None:
                 bar.update(1)
             if cfg.checkpoint_every and (step + 1) % cfg.checkpoint_every == 0 and cfg.checkpoint_dir:

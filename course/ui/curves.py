@@ -5,9 +5,9 @@ and dataset examples, an arc you shape with sliders, and the census of every lay
 session, with a progress bar on a miss): the family's measurements (`course.vision.curves.measure_family`,
 a few seconds), a unit's radius tuning, the dataset examples of every conv4 unit (one scan of 1,024 held-out
 scenes), and the census. The three slowest run in a background thread (`_in_background`), so a learner who
-leaves mid-way doesn't throw the work away for the next. Each computation loads its own copy of the model (1 MB, a few milliseconds), so no
-hook ever touches the shared one; the live slider response uses the shared model's `features`, which needs
-no hooks.
+leaves mid-way doesn't throw the work away for the next. Each computation loads its own copy of the model
+(1 MB, a few milliseconds), so no hook ever touches the shared one; the live slider response uses the shared
+model's `features`, which needs no hooks.
 """
 
 from __future__ import annotations
@@ -157,9 +157,6 @@ def _one_unit(fam: dict, members: list[dict]) -> None:
     unit = _pick_unit(fam, members)
     _unit_section(fam, unit, P)
     _examples_section(unit, P)
-    st.subheader("Feature visualisation")
-    st.caption("The family's feature visualisations, arranged by preferred orientation, arrive with lesson 01's "
-               "`course.vision.featurevis`.")
     _shape_section(fam, unit)
 
 
@@ -279,7 +276,8 @@ def _examples_section(unit: int, P) -> None:
     ex = cached_compute(examples_record, MODEL, LAYER, N_SCENES, K_EXAMPLES, label="Scanning held-out scenes...")
     scenes = Scenes()
     where, values = ex["where"][unit], ex["values"][unit].tolist()
-    patches = torch.stack([patch(scenes, Example(s, r, c, v), 8, PATCH) for (s, r, c), v in zip(where.tolist(), values)])
+    patches = torch.stack([patch(scenes, Example(s, r, c, v), 8, PATCH)
+                           for (s, r, c), v in zip(where.tolist(), values)])
     labels = example_shapes(scenes, where)
     _show(P.example_grid(patches, values, labels, f"conv4:{unit}'s top {len(values)} dataset examples "
                          "(activation; the shape whose rim passes nearest the centre)"))

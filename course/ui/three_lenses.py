@@ -96,7 +96,8 @@ def ig_errors(source: tuple, target: tuple, baseline: float, progress=None) -> d
 
     x = image_of(source)[0][None]
     steps = [4, 8, 16, 32, 64, 128]
-    return {"steps": steps, "errors": A.error_by_steps(scenenet(), x, target, steps, baseline=torch.full_like(x, baseline))}
+    errors = A.error_by_steps(scenenet(), x, target, steps, baseline=torch.full_like(x, baseline))
+    return {"steps": steps, "errors": errors}
 
 
 def cascade_maps(source: tuple, target: tuple, method: str, progress=None) -> dict:

@@ -7,6 +7,11 @@
     course.vision.probe       hooks, receptive-field centres and the census's stimulus sets
     course.vision.census      curve / high-low / edge detector tests per unit (`course census scenenet`)
     course.vision.examples    dataset examples: the scenes and patches that most excite a unit
+    course.vision.featurevis  feature visualisation on lucent's pieces: many units in one batched optimisation
+    course.vision.fvgrid      labelled grids of visualisations; the `course featurevis` command
+    course.vision.fooling     a unit whose visualisation shows a decoy while the outputs stay exact (lesson 01)
+    course.vision.surgery     SceneNet copies with extra silent units (`widen`), rebuilding from a state dict
+    course.vision.hookguard   a SceneNet that refuses to run with hooks left on it (lesson 01's checks)
     course.vision.curves      curve detectors measured: tuning, FWHM, echo, selectivity, the family (lesson 02)
     course.vision.curve_plots lesson 02's figures
     course.vision.frequency   grating, texture and high-low boundary sweeps, tuning curves, response maps (lesson 03)
@@ -14,6 +19,9 @@
     course.vision.nmf         non-negative matrix factorisation by multiplicative updates
     course.vision.highlow     the high-low family's expanded weights factorised into HF and LF factors
     course.vision.frequency_plots  lesson 03's figures
+    course.vision.circuits    interventions: ablate units with hooks that never outlive the call, per-class recall
+    course.vision.lenses      lesson 00's experiments (attribution, the sanity cascade, probes, ablation) on scenenet
+    course.vision.lens_plots  lesson 00's figures
     course.vision.inception   lucent's InceptionV1 on [0, 1] inputs (ImageNet weights when cached or online)
     course.vision.cifar       torchvision's CIFAR-10, for those who have it
 

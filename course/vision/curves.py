@@ -60,9 +60,10 @@ class Sweep:
 
 def arc_batch(orientations, radii, *, light: bool = False, size=64, centre=None, span: float = 120.0,
               width: float = 2.0, device=None) -> torch.Tensor:
-    """Every (radius, orientation) arc, radius-major: image r * A + a is radii[r] at orientations[a]. -> (R * A, 3, H, W)
+    """Every (radius, orientation) arc, radius-major: image r * A + a is radii[r] at orientations[a].
 
     light=False draws dark arcs on a light ground (contrast -1), True light on dark (+1); `size` is H or (H, W).
+    -> (R * A, 3, H, W)
     """
     o = torch.as_tensor(orientations, dtype=torch.float32).reshape(-1)  # (A,)
     r = torch.as_tensor(radii, dtype=torch.float32).reshape(-1)  # (R,)
@@ -366,7 +367,8 @@ def measure_family(model: nn.Module, layer: str, size=(64, 64), probes: Probes |
     members = [FamilyMember(
         unit=u, orientation=round(float(pref[k]), 1), census_orientation=found[u]["orientation"],
         polarity=POLARITY[best[k][0]], radius=sweep.radii[best[k][1]], peak=round(float(curves[k].max()), 4),
-        fwhm=round(float(tuning_width(curves[k], sweep.step)), 1), echo=round(float(echo_ratio(curves[k], sweep.step)), 3),
+        fwhm=round(float(tuning_width(curves[k], sweep.step)), 1),
+        echo=round(float(echo_ratio(curves[k], sweep.step)), 3),
         line_ratio=float(sel[k, 0]), segment_ratio=float(sel[k, 1]),
         radius_range=radius_tolerance(rt[k], sweep.radius_range)) for k, u in enumerate(units)]
     members.sort(key=lambda m: m.orientation)

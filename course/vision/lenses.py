@@ -20,7 +20,6 @@ import math
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
 from course import attribution as A
@@ -49,7 +48,8 @@ class Examples:
         return len(self.indices)
 
 
-def disc_cells(model: nn.Module, n: int = EXAMPLES, start: int = EXAMPLES_START, scenes: Scenes | None = None) -> Examples:
+def disc_cells(model: nn.Module, n: int = EXAMPLES, start: int = EXAMPLES_START,
+               scenes: Scenes | None = None) -> Examples:
     """The first `n` held-out scenes from `start` that have a correctly labelled disc cell; in each, the disc
     cell with the highest disc logit."""
     scenes = scenes or Scenes()

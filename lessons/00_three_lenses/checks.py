@@ -111,7 +111,8 @@ def _softmax_saliency(inputs: dict, absolute: bool = True, times_input: bool = F
     return grad.abs() if absolute else grad
 
 
-SOFTMAX = "That is the gradient of the softmax probability: explain the logit (the model's raw output), not the softmax."
+SOFTMAX = ("That is the gradient of the softmax probability: explain the logit (the model's raw output), not the "
+           "softmax.")
 
 
 def _is_softmax_saliency(got, exp, inputs) -> bool:
@@ -206,7 +207,8 @@ def _is_pearson(got, exp, inputs) -> bool:
 
 def _ties_ignored(got, exp, inputs) -> bool:
     r = lambda v: v.flatten(1).argsort(1).argsort(1).double()  # noqa: E731 - ranks that break ties by position
-    return isinstance(got, torch.Tensor) and got.shape == exp.shape and _close(got, _pearson(r(inputs["a"]), r(inputs["b"])))
+    return (isinstance(got, torch.Tensor) and got.shape == exp.shape
+            and _close(got, _pearson(r(inputs["a"]), r(inputs["b"]))))
 
 
 # ------------------------------------------------------------------------------------------ probe
@@ -288,7 +290,8 @@ def _control_inputs(g: torch.Generator) -> dict:
     types = types[torch.randperm(m, generator=g)]
     probs = torch.tensor([0.6, 0.3, 0.1])[torch.randperm(3, generator=g)]
     labels = torch.multinomial(probs, m, replacement=True, generator=g)
-    return {"types": types, "labels": labels, "n_types": n_types, "seed": int(torch.randint(0, 10_000, (), generator=g))}
+    seed = int(torch.randint(0, 10_000, (), generator=g))
+    return {"types": types, "labels": labels, "n_types": n_types, "seed": seed}
 
 
 def _judge_control(got, inputs, expected) -> Verdict:
@@ -351,6 +354,7 @@ def _hook_left(got, exp, inputs) -> bool:
     return (isinstance(got, torch.Tensor) and got.shape == exp.shape and not _close(got[-1], exp[-1], 1e-4))
 
 
+IG_SIGN = "The error is attributions.sum() - (logit(x) - logit(baseline)): its sign is flipped."
 HOOK_LEFT = ("Your last row is not the clean output: a hook is still zeroing units after you finished with it. "
              "Keep the handle register_forward_hook returns and call handle.remove() after each pass (in a finally).")
 
@@ -358,7 +362,8 @@ HOOK_LEFT = ("Your last row is not the clean output: a hook is still zeroing uni
 CHECKS = [
     Check("saliency", points=1, inputs=lambda g: _attr_inputs(g, "random"), tol=Tol(1e-4, 1e-6),
           title="1. saliency (a random CNN)",
-          hints=[Hint(_channels_summed, "Return one value per input value, shape (N, 3, H, W): don't sum the channels."),
+          hints=[Hint(_channels_summed, "Return one value per input value, shape (N, 3, H, W): don't sum the "
+                                        "channels."),
                  Hint(_no_abs, "Saliency is the gradient's absolute value (|d logit / d x|)."),
                  Hint(_is_softmax_saliency, SOFTMAX)]),
     Check("gradient_x_input", points=1, inputs=lambda g: _attr_inputs(g, "scenenet"), tol=Tol(1e-4, 1e-6),
@@ -371,7 +376,7 @@ CHECKS = [
           title="3a. integrated_gradients (scenenet, a coloured baseline)", timeout=90,
           hints=[Hint(_ig_no_difference, "Multiply the averaged gradient by (x - baseline), not by nothing."),
                  Hint(_ig_times_x, "Multiply by (x - baseline), not by x: the baseline isn't black here."),
-                 Hint(_ig_error_sign, "The error is attributions.sum() - (logit(x) - logit(baseline)): its sign is flipped."),
+                 Hint(_ig_error_sign, IG_SIGN),
                  Hint(_ig_error_wrong, "Attributions right, error wrong: sum each example's attributions over channels "
                                        "and pixels, and compare with logit(x) - logit(baseline)."),
                  Hint(_ig_other_rule, "That is a left (or right) Riemann sum: use the midpoint rule, alpha_k = "
@@ -379,7 +384,7 @@ CHECKS = [
     Check("integrated_gradients", points=1, inputs=lambda g: _ig_inputs(g, "random"), tol=Tol(1e-4, 1e-4),
           title="3b. integrated_gradients (a random CNN)", timeout=90,
           hints=[Hint(_ig_no_difference, "Multiply the averaged gradient by (x - baseline), not by nothing."),
-                 Hint(_ig_error_sign, "The error is attributions.sum() - (logit(x) - logit(baseline)): its sign is flipped.")]),
+                 Hint(_ig_error_sign, IG_SIGN)]),
     Check("occlusion", points=1, inputs=lambda g: _occlusion_inputs(g, "scenenet"), tol=Tol(1e-4, 1e-5),
           title="4a. occlusion (scenenet, 8 x 8 patches)",
           hints=[Hint(lambda got, exp, inp: _close(got, -exp), "Report logit(x) - logit(occluded): positive when "

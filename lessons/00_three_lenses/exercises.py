@@ -53,7 +53,7 @@ def integrated_gradients(model: nn.Module, x: Tensor, target: tuple[int, int, in
     with a_k = (k + 0.5) / steps for k = 0 .. steps - 1. Returns (attributions like x, error (N,)) where
     error = attributions summed over each example - (logit(x) - logit(baseline)).
     """
-    # Hint: build all steps' inputs, one gradient per point of the path, average, multiply by (x - baseline)
+    # Hint: one gradient per point of the path; average them; multiply by (x - baseline)
     raise NotImplementedError("integrated_gradients: your code here")
 
 
@@ -96,7 +96,7 @@ def train_probe(probe: LinearProbe, x_train: Tensor, y_train: Tensor, x_test: Te
                 steps: int = 200, lr: float = 0.02) -> tuple[LinearProbe, float]:
     """Train `probe` on (x_train, y_train) with full-batch Adam on the cross-entropy for `steps` steps;
     return the trained probe and its accuracy (a float in [0, 1]) on the held-out (x_test, y_test)."""
-    # Hint: Adam over probe.parameters(); each step: loss, zero_grad, backward, step. Then score the TEST split
+    # Hint: Adam; each step: loss, zero_grad, backward, step. Then score the TEST split
     raise NotImplementedError("train_probe: your code here")
 
 

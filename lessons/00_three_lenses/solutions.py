@@ -57,7 +57,7 @@ def integrated_gradients(model: nn.Module, x: Tensor, target: tuple[int, int, in
     with a_k = (k + 0.5) / steps for k = 0 .. steps - 1. Returns (attributions like x, error (N,)) where
     error = attributions summed over each example - (logit(x) - logit(baseline)).
     """
-    # BEGIN SOLUTION hint: build all steps' inputs, one gradient per point of the path, average, multiply by (x - baseline)
+    # BEGIN SOLUTION hint: one gradient per point of the path; average them; multiply by (x - baseline)
     total = torch.zeros_like(x)
     for k in range(steps):
         point = (baseline + (k + 0.5) / steps * (x - baseline)).requires_grad_(True)
@@ -133,7 +133,7 @@ def train_probe(probe: LinearProbe, x_train: Tensor, y_train: Tensor, x_test: Te
                 steps: int = 200, lr: float = 0.02) -> tuple[LinearProbe, float]:
     """Train `probe` on (x_train, y_train) with full-batch Adam on the cross-entropy for `steps` steps;
     return the trained probe and its accuracy (a float in [0, 1]) on the held-out (x_test, y_test)."""
-    # BEGIN SOLUTION hint: Adam over probe.parameters(); each step: loss, zero_grad, backward, step. Then score the TEST split
+    # BEGIN SOLUTION hint: Adam; each step: loss, zero_grad, backward, step. Then score the TEST split
     opt = torch.optim.Adam(probe.parameters(), lr=lr)
     for _ in range(steps):
         loss = F.cross_entropy(probe(x_train), y_train)

@@ -1,6 +1,6 @@
 # Exercises for lesson 02: Curve detectors. Fill in each `raise NotImplementedError`, then run `course check 02`.
 # (Generated from solutions.py by `course sync`; edit your own copy, made by `course start 02`.)
-"""Lesson 02: curve detectors. Reference solutions.
+"""Lesson 02: curve detectors. Your exercises: fill in each `raise NotImplementedError`.
 
 Exercises, easiest first (points in brackets; `course check 02` grades them on the shipped `scenenet`):
 
@@ -77,7 +77,7 @@ def tuning_width(tuning: Tensor, step: float) -> Tensor:
     round the circle (at most A // 2 samples) to the first sample below half the peak response; the crossing
     lies between it and the sample before, by linear interpolation; the width is the sum of the two sides'
     distances from the peak. 360.0 where a side never drops below half. -> (U,) float32"""
-    # Hint: between samples p >= half > v, j - 1 steps out, the crossing is at (j - 1 + (p - half) / (p - v)) * step
+    # Hint: p >= half > v at j - 1 and j steps out: the crossing is (j - 1 + (p - half) / (p - v)) * step
     raise NotImplementedError("tuning_width: your code here")
 
 

@@ -96,7 +96,7 @@ def tuning_width(tuning: Tensor, step: float) -> Tensor:
     round the circle (at most A // 2 samples) to the first sample below half the peak response; the crossing
     lies between it and the sample before, by linear interpolation; the width is the sum of the two sides'
     distances from the peak. 360.0 where a side never drops below half. -> (U,) float32"""
-    # BEGIN SOLUTION hint: between samples p >= half > v, j - 1 steps out, the crossing is at (j - 1 + (p - half) / (p - v)) * step
+    # BEGIN SOLUTION hint: p >= half > v at j - 1 and j steps out: the crossing is (j - 1 + (p - half) / (p - v)) * step
     a = tuning.shape[-1]
     out = []
     for row in tuning:

@@ -14,7 +14,7 @@ from course.ui.resources import hooks_left
 from course.vision import circuits as C
 from course.vision.models import NetConfig, SceneNet
 from course.vision.scenes import Scenes
-from course.vision.train import EVAL_OFFSET, evaluate
+from course.vision.train import evaluate
 
 
 @pytest.fixture(scope="module")

@@ -189,8 +189,8 @@ def _table() -> dict[int, dict]:
     """The family table in the lesson's README: {unit: row}."""
     rows = {}
     for line in README.read_text().splitlines():
-        m = re.match(r"\| (\d+) \| ([\d.]+) \| ([\d.]+) \| (dark|light) r(\d+) \| ([\d.]+) \| ([\d.]+) \| (\S+) \| (\S+) \| "
-                     r"(\d+)-(\d+) \|$", line)
+        m = re.match(r"\| (\d+) \| ([\d.]+) \| ([\d.]+) \| (dark|light) r(\d+) \| ([\d.]+) \| ([\d.]+) \| "
+                     r"(\S+) \| (\S+) \| (\d+)-(\d+) \|$", line)
         if m:
             g = m.groups()
             ratio = lambda s: math.inf if s == "none" else float(s.rstrip("x"))  # noqa: E731
@@ -268,7 +268,8 @@ def test_census_and_lesson_claims_agree(family, record):
         assert (m.polarity, m.radius) == (conv4[m.unit]["polarity"], conv4[m.unit]["radius"])
         assert angle_between(m.orientation, conv4[m.unit]["orientation"]) <= 9.0  # "agrees within 9°"
     s = record["summary"]
-    assert s["curve_layer"] == "conv4" and s["curve_detectors"] == 15 == registry.entry("scenenet").metrics["curve_detectors"]
+    assert s["curve_layer"] == "conv4" and s["curve_detectors"] == 15
+    assert registry.entry("scenenet").metrics["curve_detectors"] == 15
     assert round(s["curve_widest_gap"]) == 60 and abs(s["curve_widest_gap"] - family.widest_gap) < 5
     text = README.read_text()
     assert "(the census, on its\ncoarser sweep, says 60°)" in text or "says 60°" in text
@@ -305,7 +306,7 @@ def test_the_repo_readme_quotes_the_same_figures(family):
     ratios = [min(m.line_ratio, m.segment_ratio) for m in family.members]
     finite = [max(r for r in (m.line_ratio, m.segment_ratio) if not math.isinf(r)) for m in family.members
               if not (math.isinf(m.line_ratio) and math.isinf(m.segment_ratio))]
-    for said in (f"{len(family.members)} of {family.units} units", f"{min(fw):.1f}-{max(fw):.1f}° (median "
-                 f"{statistics.median(fw):.1f}°)", f"{family.widest_gap:.1f}°", f"{min(ratios):.1f}x (least selective) "
-                 f"to {max(finite):.1f}x", f"{family.median_echo:.2f} (all 15)"):
+    for said in (f"{len(family.members)} of {family.units} units",
+                 f"{min(fw):.1f}-{max(fw):.1f}° (median {statistics.median(fw):.1f}°)", f"{family.widest_gap:.1f}°",
+                 f"{min(ratios):.1f}x (least selective) to {max(finite):.1f}x", f"{family.median_echo:.2f} (all 15)"):
         assert said in section, said

@@ -21,7 +21,8 @@ GRID = torch.randint(0, 5, (8, 8), generator=g)
 
 FIGURES = {
     "attribution_row": lambda: P.attribution_row(IMAGE, MAPS, (5, 3)),
-    "ig_error_plot": lambda: P.ig_error_plot([4, 8, 16], {"gausslegendre": [3.0, 1.0, 0.1], "riemann_trapezoid": [9, 2, 0.5]}),
+    "ig_error_plot": lambda: P.ig_error_plot([4, 8, 16], {"gausslegendre": [3.0, 1.0, 0.1],
+                                                          "riemann_trapezoid": [9, 2, 0.5]}),
     "cascade_row": lambda: P.cascade_row(torch.randn(7, 64, 64, generator=g), STEPS, [1.0] + [0.3] * 6, (5, 3), True),
     "cascade_lines": lambda: P.cascade_lines({"steps": STEPS, "abs": {"saliency": [1.0] + [0.4] * 6},
                                               "signed": {"saliency": [1.0] + [0.0] * 6}}),

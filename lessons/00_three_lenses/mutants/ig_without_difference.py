@@ -1,4 +1,4 @@
-# Mutant: integrated gradients without the (x - baseline) factor (the averaged gradient alone). Must fail: integrated_gradients
+# Mutant: IG without the (x - baseline) factor (the averaged gradient alone). Must fail: integrated_gradients
 import torch
 
 
