@@ -19,7 +19,13 @@
     course.vision.nmf         non-negative matrix factorisation by multiplicative updates
     course.vision.highlow     the high-low family's expanded weights factorised into HF and LF factors
     course.vision.frequency_plots  lesson 03's figures
-    course.vision.circuits    interventions: ablate units with hooks that never outlive the call, per-class recall
+    course.vision.circuits    interventions: ablate units with hooks that never outlive the call, per-class recall;
+                              direct weights, activation patching, the rest of a network from a cached layer (lesson 04)
+    course.vision.editing     weight edits on copies: drop a family's negative inputs, substitute hand-built units
+    course.vision.equivariance  circulant and equivariant fits of family-to-family weights, shuffled controls
+    course.vision.handbuilt   a curve detector written by hand from the line detectors below; calibration, tuning correlation
+    course.vision.workbench   scenenet's curve circuit measured once, for fast what-ifs (lesson 04's check and page)
+    course.vision.circuit_plots  lesson 04's figures
     course.vision.lenses      lesson 00's experiments (attribution, the sanity cascade, probes, ablation) on scenenet
     course.vision.lens_plots  lesson 00's figures
     course.vision.inception   lucent's InceptionV1 on [0, 1] inputs (ImageNet weights when cached or online)

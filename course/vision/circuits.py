@@ -1,7 +1,9 @@
 """Circuits in the vision models: interventions on units, and what they do to the model's behaviour.
 
 Only an intervention shows that a model *uses* what attribution and probing find. This module starts with
-ablation (lesson 00; lesson 04 adds reading weights, editing them and equivariance):
+ablation (lesson 00) and adds reading weights and patching (lesson 04; editing weights is in
+`course.vision.editing`, the equivariance test in `course.vision.equivariance`, a curve detector built by
+hand in `course.vision.handbuilt`):
 
     ablate(model, {"conv4": units})   a context manager: inside the block those units of conv4 (after its
                                       ReLU) are zeroed, or set to given values; the forward hooks are removed
@@ -11,6 +13,13 @@ ablation (lesson 00; lesson 04 adds reading weights, editing them and equivarian
     random_unit_sets(...)             same-size random sets of units, the control for any ablation
     curve_family(model)               conv4's curve detectors, from the detector census
     ablation_study(model, "conv4", units)  recall with the units ablated against many random controls
+
+    direct_weights(model, "conv4", unit)  the unit's strongest input kernels (lesson 04), strongest first
+    patch(model, "conv4", units, source)  a context manager: those units take their values from a recorded
+                                      activation (activation patching); the hook is gone when the block ends
+    restore_each(model, x, "conv4", family)  the family ablated, each unit restored alone, one pass each
+    forward_from, recall_from         the rest of a SceneNet from a cached layer: many interventions on one
+                                      layer share one pass through the layers below it
 
 `units` maps a layer name (a module whose output is the post-ReLU activation, as scenenet's `convN`) to
 channel indices. Ablating a family of units and comparing with random sets of the same size is the
@@ -189,3 +198,102 @@ def _width(model: nn.Module, layer: str, x: Tensor) -> int:
     from course.vision.probe import activations
 
     return activations(model, x.to(next(model.parameters()).device), [layer])[layer].shape[1]
+
+
+# --------------------------------------------------------------------------------------------- lesson 04: reading
+# weights between adjacent layers, and activation patching. Editing weights: course.vision.editing; the
+# equivariance test: course.vision.equivariance; a curve detector built by hand: course.vision.handbuilt.
+
+
+def conv_of(model: nn.Module, layer: str) -> nn.Conv2d:
+    """The convolution of layer `layer` (scenenet's `convN.conv`; a bare `nn.Conv2d` named `layer` also works)."""
+    modules = dict(model.named_modules())
+    if layer not in modules:
+        raise UsageError(f"no layer named {layer!r}; this model's layers include "
+                         f"{[n for n in modules if n and '.' not in n][:12]}")
+    conv = next((m for m in modules[layer].modules() if isinstance(m, nn.Conv2d)), None)
+    if conv is None:
+        raise UsageError(f"{layer!r} has no nn.Conv2d inside it")
+    return conv
+
+
+def direct_weights(model: nn.Module, layer: str, unit: int, k: int = 8) -> tuple[list[int], Tensor]:
+    """The `k` input channels whose kernels into `unit` of `layer` are strongest (largest L2 norm), strongest
+    first, and those kernels: (channels, (k, kh, kw)). A kernel is a small image: where in the unit's window,
+    and with which sign, that channel of the layer below pushes the unit (Olah et al., "Visualizing Weights")."""
+    w = conv_of(model, layer).weight.detach()[unit]  # (C_in, kh, kw)
+    order = w.flatten(1).norm(dim=1).argsort(descending=True)[:k]
+    return order.tolist(), w[order].clone()
+
+
+@contextmanager
+def patch(model: nn.Module, layer: str, units: Sequence[int], source: Tensor) -> Iterator[nn.Module]:
+    """Within the block, `units` of `layer` (after its ReLU) take their values from `source`, a recorded
+    activation of that layer (N or 1, C, h, w), e.g. from a clean run or another image: activation patching.
+    The hook is removed when the block ends, however it ends."""
+    idx = torch.as_tensor(list(units), dtype=torch.long)
+
+    def hook(module, inputs, output):
+        if idx.numel() == 0:
+            return output
+        if source.shape[1:] != output.shape[1:]:
+            raise UsageError(f"the patch source has shape {tuple(source.shape)} but {layer} outputs "
+                             f"{tuple(output.shape)}: record the source from the same layer and image size")
+        out = output.clone()
+        i = idx.to(output.device)
+        out[:, i] = source.to(output)[:, i].expand(out.shape[0], -1, -1, -1)
+        return out
+
+    handle = dict(model.named_modules())[layer].register_forward_hook(hook)
+    try:
+        yield model
+    finally:
+        handle.remove()
+
+
+def layer_output(model: nn.Module, x: Tensor, layer: str) -> Tensor:
+    """`layer`'s activation (N, C, h, w) on images x, no gradients (hook removed after)."""
+    from course.vision.probe import activations
+
+    return activations(model, x, [layer])[layer]
+
+
+def restore_each(model: nn.Module, x: Tensor, layer: str, family: Sequence[int]) -> Tensor:
+    """With every unit of `family` zeroed, each unit restored alone to its clean activation, one pass each:
+    (len(family), N, classes, h, w) outputs. The question patching answers: what does this one unit bring
+    back of what the family's ablation took away? (The units of one layer don't feed each other, so restoring
+    u is ablating all the others; `patch` does the same across images or layers.)"""
+    outs = []
+    with torch.no_grad():
+        for u in family:
+            with ablate(model, {layer: [v for v in family if v != u]}):
+                outs.append(model(x))
+    return torch.stack(outs)
+
+
+def forward_from(model: nn.Module, layer: str, h: Tensor) -> Tensor:
+    """The rest of a SceneNet from `layer`'s activation h (N, C, h, w): the later conv layers and the head.
+    Many interventions on one layer then share one pass through the layers before it."""
+    names = list(model.layers)
+    for name in names[names.index(layer) + 1:]:
+        h = getattr(model, name)(h)
+    return model.head(h)
+
+
+def recall_from(model: nn.Module, layer: str, acts: Tensor, labels: Tensor, units: Sequence[int] = (),
+                batch: int = 256) -> Tensor:
+    """`class_recall` from cached activations `acts` of `layer` (N, C, h, w) with `units` of it zeroed: the same
+    numbers as class_recall(model, (images, labels), units={layer: units}), without redoing the layers below."""
+    idx = torch.as_tensor(list(units), dtype=torch.long)
+    correct, total = None, None
+    with torch.no_grad():
+        for h, ys in zip(acts.split(batch), labels.split(batch)):
+            if idx.numel():
+                h = h.clone()
+                h[:, idx] = 0
+            pred = forward_from(model, layer, h).argmax(1).cpu()
+            classes = model.head.out_channels
+            t = torch.bincount(ys.flatten(), minlength=classes).float()
+            c = torch.bincount(ys[pred == ys], minlength=classes).float()
+            correct, total = (c, t) if correct is None else (correct + c, total + t)
+    return correct / total.clamp_min(1)
