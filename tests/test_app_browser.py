@@ -125,6 +125,7 @@ def serving(lessons: Path, tmp_path: Path):
             server.wait(timeout=10)
 
 
+@pytest.mark.slow  # ~2-5 min: a browser per lesson; test_app_renders_in_a_browser stays in the default suite
 def test_every_lesson_page_opens_in_a_browser(tmp_path):
     """Each real lesson's page (its own interactive page where it has one) renders without an exception box."""
     from course.lessons import REPO_ROOT, all_lessons

@@ -595,9 +595,8 @@ class Grader:
                 got = check.output(got)
             bad = nonfinite(got, prep.expected if check.reference is not False else None)
             if bad:  # NaN (or inf) where the reference has none: wrong, whatever a judge's comparisons say
-                r.status, r.points, r.message = FAILED, 0.0, f"`{name}` returned {bad}"
-                return
-            if check.judge is not None:
+                r.status, r.points, r.message = FAILED, 0.0, f"`{name}` returned {bad}"  # the hints below still run
+            elif check.judge is not None:
                 verdict = check.judge(got, prep.inputs, prep.expected)
                 if not isinstance(verdict, Verdict):
                     raise TypeError("judge must return a Verdict")

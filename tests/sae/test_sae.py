@@ -79,6 +79,7 @@ def test_topk_sae_recovers_ground_truth_features():
     assert m["fvu"] < 0.25 and m["l0"] == pytest.approx(6.0, abs=0.1) and m["dead_fraction"] < 0.05
 
 
+@pytest.mark.slow  # minutes of training; lesson 06's tests cover the same ground in the default suite
 def test_relu_sae_finds_the_directions_but_shrinks():
     """The L1 penalty's classic trade: right directions, shrunken activations (a worse FVU than TopK)."""
     data = SparseFeatures(SparseFeaturesConfig(n_features=256, d=64, p=0.02))
@@ -90,6 +91,7 @@ def test_relu_sae_finds_the_directions_but_shrinks():
     assert 0.2 < m["fvu"] < 0.5 and m["l0"] < 20
 
 
+@pytest.mark.slow  # minutes of training; lesson 06's tests cover the same ground in the default suite
 def test_sae_on_a_toy_model_hidden_layer():
     from course.superposition import ToyModel, ToyModelConfig, train
 
