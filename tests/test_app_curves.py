@@ -13,6 +13,7 @@ import sys
 import time
 from pathlib import Path
 
+import matplotlib.pyplot as plt
 import pytest
 import torch
 from streamlit.testing.v1 import AppTest
@@ -22,6 +23,7 @@ from course.ui import compute
 from course.ui import curves as U
 from course.ui.figures import legibility_problems
 from course.ui.testing import press_every_button
+from course.vision import curve_plots as P
 
 PAGE = REPO_ROOT / "apps" / "lesson_pages" / "02_curve_detectors.py"
 
@@ -40,9 +42,12 @@ def census_two_layers(name: str = "scenenet", progress=None) -> dict:
 
 @pytest.fixture
 def light(monkeypatch):
-    """The real lessons; dataset examples from 96 scenes instead of 1,024; a smaller census."""
+    """The real lessons; dataset examples from 96 scenes instead of 1,024; a smaller census; feature visualisations
+    of 4 steps at 48 px instead of 256 at 64 (the same code path)."""
     monkeypatch.setenv("COURSE_LESSONS_DIR", str(REPO_ROOT / "lessons"))
     monkeypatch.setattr(U, "N_SCENES", 96)
+    monkeypatch.setattr(U, "FV_STEPS", 4)
+    monkeypatch.setattr(U, "FV_SIZE", 48)
     monkeypatch.setattr(U, "census_record", census_two_layers)
     torch.set_num_threads(1)
 
@@ -76,6 +81,20 @@ def test_the_curve_lab(light, shown):
     table = at.dataframe[0].value
     assert len(table) == 15 and list(table["unit"])[:3] == [27, 116, 0]
     assert len(drawn) == 3  # the family round the circle, the unit's tuning, the stimulus gallery
+
+    # the family's feature visualisations: one grid, every member titled with its preferred orientation
+    images = len(at.image)
+    at = at.button(key="cv_fv").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert "Feature visualisation of the family" in texts(at) and len(at.image) == images + 1
+    units, radii = tuple(table["unit"]), tuple(float(r.split("r")[-1]) for r in table["best arc"])
+    hit, rec = compute.cached(U.family_featurevis, U.MODEL, U.LAYER, units, radii, 4, 48)
+    assert hit and rec["images"].shape == (15, 3, 48, 48) and len(rec["found"]) == 15
+    members = [{"unit": u, "orientation": o} for u, o in zip(units, table["preferred (°)"])]
+    grid = P.featurevis_grid(rec["images"], members, rec["found"], rec["steps"])  # the page's PNG, as a figure
+    titles = [ax.get_title() for ax in grid.axes if ax.get_title()]
+    assert titles[0].startswith("conv4:27  32°") and len(titles) == 15 and not legibility_problems(grid)
+    plt.close(grid)
 
     at.selectbox(key="cv_member").set_value(93).run()
     assert "conv4:93 is one of the family" in texts(at)
@@ -137,7 +156,7 @@ def test_every_button_twice_in_two_sessions(light, monkeypatch):
         at.selectbox(key="cv_member").set_value(41)
 
     pressed = press_every_button(PAGE, prepare=other_unit, timeout=300)
-    assert {"cv_examples", "cv_census", "check-02"} <= set(pressed)
+    assert {"cv_examples", "cv_census", "cv_fv", "check-02"} <= set(pressed)
     assert len(shown) >= 20 and not [p for problems in shown for p in problems]
 
 

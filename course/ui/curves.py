@@ -3,9 +3,10 @@ and dataset examples, an arc you shape with sliders, and the census of every lay
 
 `explore(lesson)` draws it all. Slow work goes through `course.ui.cached_compute` (computed once for every
 session, with a progress bar on a miss): the family's measurements (`course.vision.curves.measure_family`,
-a few seconds), a unit's radius tuning, the dataset examples of every conv4 unit (one scan of 1,024 held-out
-scenes), and the census. The three slowest run in a background thread (`_in_background`), so a learner who
-leaves mid-way doesn't throw the work away for the next. Each computation loads its own copy of the model
+a few seconds), a unit's radius tuning, the family's feature visualisations (one batched render, ~20 s, and
+their grid's PNG), the dataset examples of every conv4 unit (one scan of 1,024 held-out scenes), and the census.
+The four slowest run in a background thread (`_in_background`), so a learner who leaves mid-way doesn't throw
+the work away for the next. Each computation loads its own copy of the model
 (1 MB, a few milliseconds), so no hook ever touches the shared one; the live slider response uses the shared
 model's `features`, which needs no hooks.
 """
@@ -25,6 +26,7 @@ from course.ui.resources import shared_resource
 MODEL, LAYER = "scenenet", "conv4"
 DPI = 110  # figures are 14-15 inches wide: 1,500+ px, sharp at the page's ~1,300 px (st.pyplot's 200 is 2x slower)
 N_SCENES, K_EXAMPLES, PATCH = 1024, 9, 40  # dataset examples: scenes scanned, examples kept, patch size (px)
+FV_STEPS, FV_SIZE = 256, 64  # the family's feature visualisations: one batch, ~20 s on one loaded core (measured)
 _jobs: dict = {}  # slow computations under way, shared by every session (see _in_background)
 _jobs_lock = threading.Lock()
 
@@ -124,6 +126,37 @@ def _examples(name: str, layer: str, n: int, k: int, progress=None) -> dict:
     return {"values": values, "where": where, "n": n}
 
 
+def family_featurevis(name: str, layer: str, units: tuple[int, ...], radii: tuple[float, ...], steps: int = FV_STEPS,
+                      size: int = FV_SIZE, progress=None) -> dict:
+    """Every unit's feature visualisation (`course.vision.featurevis.render`, one batched optimisation, seed 0) and
+    which way the arcs in each picture face (`arc_orientation`, at the unit's best radius)."""
+    return _in_background(_featurevis, name, layer, units, radii, steps, size, progress=progress)
+
+
+def _featurevis(name: str, layer: str, units: tuple, radii: tuple, steps: int, size: int, progress=None) -> dict:
+    from course.vision.curves import arc_orientation
+    from course.vision.featurevis import render
+
+    images = render(_private(name), layer, list(units), steps=steps, size=size, progress=progress)
+    return {"units": list(units), "images": images, "found": arc_orientation(images, radii).tolist(),
+            "steps": steps, "size": size}
+
+
+def featurevis_png(name: str, layer: str, units: tuple[int, ...], radii: tuple[float, ...], members: tuple,
+                   steps: int = FV_STEPS, size: int = FV_SIZE, progress=None) -> bytes:
+    """The family's feature-visualisation grid (`curve_plots.featurevis_grid`) as PNG bytes, drawn once per render
+    and shared (building and rasterising 15 panels takes ~1.3 s, too long to repeat on every rerun).
+    members: ((unit, orientation), ...), the panels' order and titles."""
+    from course.ui.compute import cached
+    from course.vision import curve_plots as P
+
+    hit, rec = cached(family_featurevis, name, layer, units, radii, steps, size)
+    rec = rec if hit else family_featurevis(name, layer, units, radii, steps, size)
+    fig = P.featurevis_grid(rec["images"], [{"unit": u, "orientation": o} for u, o in members], rec["found"],
+                            rec["steps"])
+    return _png(fig)
+
+
 def census_record(name: str = MODEL, progress=None) -> dict:
     return _in_background(_census, name, progress=progress)
 
@@ -145,6 +178,7 @@ def explore(lesson: Lesson) -> None:
     fam = cached_compute(family_record, MODEL, LAYER, label="Measuring conv4's curve family...")
     members, step = fam["members"], fam["sweep"]["step"]
     _family_section(fam, members, step, P)
+    _featurevis_section(members)
     _one_unit(fam, members)
     _census_section()
 
@@ -181,8 +215,35 @@ def _family_section(fam: dict, members: list[dict], step: float, P) -> None:
     st.dataframe(rows, hide_index=True, width="stretch")
 
 
+def _featurevis_section(members: list[dict]) -> None:
+    st.subheader("Feature visualisation of the family")
+    st.caption("Lesson 01's tool: for each curve detector, an image optimised until the unit's mean activation over "
+               f"conv4's map is as high as it goes ({FV_STEPS} steps of lucent's recipe, {FV_SIZE} px, seed 0). "
+               "Under each unit's preferred orientation, the way the arcs in its picture face, read off the pixels "
+               "by matching arc templates (`course.vision.curves.arc_orientation`).")
+    if not members:
+        return
+    if st.button(f"Render the family's feature visualisations ({len(members)} units in one batch, about 20 s on "
+                 "one laptop core; then cached)", key="cv_fv"):
+        st.session_state["cv_fv_ready"] = True
+    if not st.session_state.get("cv_fv_ready"):
+        return
+    units = tuple(m["unit"] for m in members)
+    radii = tuple(float(m["radius"]) for m in members)
+    cached_compute(family_featurevis, MODEL, LAYER, units, radii, FV_STEPS, FV_SIZE,
+                   label="Rendering the family's feature visualisations...")
+    png = cached_compute(featurevis_png, MODEL, LAYER, units, radii,
+                         tuple((m["unit"], m["orientation"]) for m in members), FV_STEPS, FV_SIZE,
+                         label="Drawing the grid...")
+    st.image(png, width="stretch")
+
+
 def _show(fig) -> None:
     """Draw a matplotlib figure at the page's width: PNG at `DPI` (st.pyplot's 200 dpi takes twice as long)."""
+    st.image(_png(fig), width="stretch")
+
+
+def _png(fig) -> bytes:
     import io
 
     import matplotlib.pyplot as plt
@@ -190,7 +251,7 @@ def _show(fig) -> None:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=DPI, bbox_inches="tight")
     plt.close(fig)
-    st.image(buf.getvalue(), width="stretch")
+    return buf.getvalue()
 
 
 def _ratio(x: float) -> str:

@@ -130,3 +130,27 @@ def example_grid(patches: torch.Tensor, values, labels, title: str):
     fig.suptitle(title, fontsize=FONT + 1)
     fig.tight_layout()
     return fig
+
+
+def featurevis_grid(images: torch.Tensor, members: list[dict], found, steps: int, ncols: int = 5):
+    """The family's feature visualisations (images (M, 3, H, W), image m for members[m]) in order of preferred
+    orientation, each titled with its unit and preferred orientation, and the way the arcs the picture shows
+    face (`found`, degrees, from `course.vision.curves.arc_orientation`). The arrow in each panel's corner
+    points the way the unit's preferred arc bulges (its convex side)."""
+    order = sorted(range(len(members)), key=lambda m: members[m]["orientation"])
+    nrows = max(1, math.ceil(len(order) / ncols))
+    fig, axes = plt.subplots(nrows, ncols, figsize=(14, 3.15 * nrows + 0.6), squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    for ax, m in zip(axes.flat, order):
+        o = members[m]["orientation"]
+        ax.imshow(images[m].permute(1, 2, 0).clamp(0, 1).numpy(), vmin=0, vmax=1, interpolation="nearest")
+        dx, dy = 0.09 * math.cos(math.radians(o)), -0.09 * math.sin(math.radians(o))  # y down in the image
+        ax.annotate("", xy=(0.86 + dx, 0.14 - dy), xytext=(0.86 - dx, 0.14 + dy), xycoords="axes fraction",
+                    arrowprops=dict(arrowstyle="-|>", color="white", lw=2.2, mutation_scale=16))
+        ax.set_title(f"conv4:{members[m]['unit']}  {o:.0f}°\narcs in the picture: {float(found[m]):.0f}°",
+                     fontsize=FONT)
+    fig.suptitle(f"The family's feature visualisations ({steps} steps), by preferred orientation; the arrow points "
+                 "the way each unit's preferred arc bulges", fontsize=FONT + 1)
+    fig.tight_layout()
+    return fig

@@ -19,6 +19,7 @@ faces (`course.vision.stimuli.curve`). Polarity index 0 is a dark arc on a light
     dataset_examples(model, layer, scenes)  every unit's k best held-out scenes (one pass over the scenes)
     example_shapes(scenes, where)           which shape's rim passes nearest each example's centre
     measure_family(model, layer)            all of the above for a layer's family: a `Family` of `FamilyMember`s
+    arc_orientation(images, radii)          which way the arcs in a picture face (feature visualisations), degrees
 
 The detector census (`course.vision.census`) calls `curve_tests`, `preferred_orientation` and `widest_gap`
 from here, so the census and lesson 02 share one definition of each.
@@ -420,3 +421,42 @@ def example_shapes(scenes, where: torch.Tensor, stride: int = 8, within: float =
         out.append(None if float(gap[j]) > within else
                    f"{'outlined' if bool(d['outline'][j]) else 'filled'} {CLASSES[int(d['kind'][j])]}")
     return out
+
+
+def arc_orientation(images: torch.Tensor, radii, step: float = 15.0, span: float = 120.0) -> torch.Tensor:
+    """Which way the arcs in each picture face, read off the pixels alone (no model): for images[i], the
+    orientation whose arc (radius radii[i], drawn every `step` degrees) best matches the picture somewhere, by
+    normalised cross-correlation of edge maps (Sobel gradient magnitude of the grey level; polarity and colour
+    don't matter). Used on feature visualisations: do they show arcs facing the unit's way?
+    images (N, 3, H, W), radii (N,) -> (N,) degrees in [0, 360)."""
+    import torch.nn.functional as F
+
+    def edges(x: torch.Tensor) -> torch.Tensor:  # (N, 3, H, W) -> (N, 1, H-4, W-4), no padding artefacts
+        gray = x.float().mean(1, keepdim=True)
+        sobel = torch.tensor([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]])
+        gx = F.conv2d(gray, sobel.view(1, 1, 3, 3), padding=1)
+        gy = F.conv2d(gray, sobel.T.reshape(1, 1, 3, 3), padding=1)
+        return (gx**2 + gy**2).sqrt()[..., 2:-2, 2:-2]
+
+    pictures = edges(images)  # (N, 1, h, w)
+    h, w = pictures.shape[-2:]
+    orientations = torch.arange(0.0, 360.0, step)  # (A,)
+    templates: dict[float, tuple] = {}  # radius -> the arcs' edge maps, transformed, and the window's
+    out = []
+    for i, radius in enumerate(torch.as_tensor(radii, dtype=torch.float32).reshape(-1).tolist()):
+        if radius not in templates:
+            side = int(2 * radius + 13)  # the arc fits, with a margin
+            t = edges(stimuli.curve(orientations, radius, size=side, span=span, contrast=-1.0))[:, 0]  # (A, s, s)
+            t = t - t.mean((-2, -1), keepdim=True)
+            t = t / t.norm(dim=(-2, -1), keepdim=True)
+            s = t.shape[-1]
+            shape = (h + s - 1, w + s - 1)  # every placement that overlaps the picture (zero edges beyond it)
+            templates[radius] = (shape, torch.fft.rfft2(t.flip(-2, -1), shape),
+                                 torch.fft.rfft2(torch.ones(s, s), shape))
+        # normalised cross-correlation by FFT (conv2d with 45-px templates is ~100x slower)
+        shape, t_f, window_f = templates[radius]
+        match = torch.fft.irfft2(torch.fft.rfft2(pictures[i, 0], shape) * t_f, shape)  # (A, H', W')
+        energy = torch.fft.irfft2(torch.fft.rfft2(pictures[i, 0] ** 2, shape) * window_f, shape)  # under each placement
+        ncc = match / energy.clamp_min(1e-6).sqrt()
+        out.append(float(orientations[ncc.flatten(1).amax(1).argmax()]))
+    return torch.tensor(out)
