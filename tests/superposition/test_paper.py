@@ -66,6 +66,7 @@ def test_linear_model_never_exceeds_its_dimensions():
     assert (A.represented(e.model.W).sum(dim=1) <= 5).all(), A.feature_norms(e.model.W)
 
 
+@pytest.mark.slow  # ~1 min: a 2-D sweep of trainings (the app's phase diagram is tested small in test_app_superposition)
 def test_phase_diagram_regions():
     pd = phase_diagram()
     assert pd.at(0.1, 1.0) == "not represented" and pd.at(0.3, 1.0) == "not represented"
@@ -79,6 +80,7 @@ def test_phase_diagram_regions():
         assert not row[first_dense:].any(), pd.phase
 
 
+@pytest.mark.slow  # ~35 s of training
 def test_dimensionality_sticks_at_the_papers_fractions():
     e = X.sticky()
     share = A.sticky_share(e.model.W, tolerance=0.05)
