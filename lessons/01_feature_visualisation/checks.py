@@ -15,6 +15,10 @@ from course.grading import Build, Check, Hint, Tol, Verdict
 solutions: object  # the reference module, set by the grader
 
 CURVES = [27, 93, 110, 101, 71, 68, 48, 24]  # conv4 curve detectors with clear visualisations
+# For exercise 8: units whose 48-step visualisation is reliable. Over 8 seeds of the reference loop, each of these
+# reaches at least 0.61 of its best run; conv4:48 does not (0.021-0.210: some runs never find it), so a correct
+# loop could fail the bar below on it.
+VIS_UNITS = [27, 93, 110, 101, 71, 68, 24]
 DECOYS = [0, 2, 12, 37, 3, 8]  # conv3 units with distinctive visualisations (lines, blobs)
 
 
@@ -143,7 +147,7 @@ VIS = {"steps": 48, "size": 48}
 
 def _visualise_inputs(g):
     return {"model": Build("course.vision.hookguard:guarded", "scenenet", max_hooks=2), "layer": "conv4",
-            "unit": CURVES[int(torch.randint(0, len(CURVES), (), generator=g))], **VIS}
+            "unit": VIS_UNITS[int(torch.randint(0, len(VIS_UNITS), (), generator=g))], **VIS}
 
 
 def _unit_activation(image, layer, unit) -> float:
@@ -170,7 +174,7 @@ def _judge_visualise(got, inputs, expected) -> Verdict:
     if not torch.isfinite(got).all() or got.min() < 0 or got.max() > 1:
         return Verdict(False, "the image must hold finite values in [0, 1]: return to_valid_rgb(...)'s output")
     ref = sorted(expected["activations"])
-    bar = 0.8 * ref[1]  # 80% of the reference loop's median
+    bar = 0.5 * ref[1]  # half the reference loop's median (a correct loop's runs stay above 0.61 of the best)
     mine = _unit_activation(got, inputs["layer"], inputs["unit"])
     detail = (f"your image drives {inputs['layer']}:{inputs['unit']} to {mine:.3f} (mean over positions); the "
               f"reference loop reaches {ref[0]:.3f}-{ref[2]:.3f} in the same {inputs['steps']} steps")
