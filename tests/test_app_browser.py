@@ -100,11 +100,12 @@ def need_chromium() -> str:
 
 
 @contextlib.contextmanager
-def serving(lessons: Path, tmp_path: Path):
-    """`streamlit run apps/app.py` on a free port with `lessons` as the course's lessons; yields the port."""
+def serving(lessons: Path, tmp_path: Path, **extra_env: str):
+    """`streamlit run apps/app.py` on a free port with `lessons` as the course's lessons (and `extra_env` in its
+    environment); yields the port and the server's log. The other pages' browser tests use it too."""
     port, log = free_port(), tmp_path / "server.log"
     env = dict(os.environ, COURSE_LESSONS_DIR=str(lessons), COURSE_WORKSPACE=str(tmp_path / "workspace"),
-               STREAMLIT_BROWSER_GATHER_USAGE_STATS="false")
+               STREAMLIT_BROWSER_GATHER_USAGE_STATS="false", **extra_env)
     cmd = [sys.executable, "-m", "streamlit", "run", str(APP), "--server.headless", "true",
            "--server.fileWatcherType", "none", "--server.port", str(port), "--server.address", "127.0.0.1",
            "--browser.gatherUsageStats", "false"]

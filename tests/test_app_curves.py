@@ -4,14 +4,8 @@ every button twice in two sessions; and the page in a real browser (slow)."""
 
 from __future__ import annotations
 
-import importlib.util
-import os
 import re
-import signal
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import matplotlib.pyplot as plt
 import pytest
@@ -160,30 +154,12 @@ def test_every_button_twice_in_two_sessions(light, monkeypatch):
     assert len(shown) >= 20 and not [p for problems in shown for p in problems]
 
 
-def _browser_helpers():
-    spec = importlib.util.spec_from_file_location("browser_helpers", Path(__file__).parent / "test_app_browser.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.mark.slow
 def test_the_page_in_a_browser(tmp_path):
-    b = _browser_helpers()
-    chromium = b.find_chromium()
-    if chromium is None:
-        pytest.skip("no Chromium installed")
-    port, log = b.free_port(), tmp_path / "server.log"
-    env = dict(os.environ, COURSE_LESSONS_DIR=str(REPO_ROOT / "lessons"), COURSE_WORKSPACE=str(tmp_path / "ws"),
-               STREAMLIT_BROWSER_GATHER_USAGE_STATS="false", OMP_NUM_THREADS="1")
-    cmd = [sys.executable, "-m", "streamlit", "run", str(b.APP), "--server.headless", "true",
-           "--server.fileWatcherType", "none", "--server.port", str(port), "--server.address", "127.0.0.1",
-           "--browser.gatherUsageStats", "false"]
-    with open(log, "w") as out:
-        server = subprocess.Popen(cmd, cwd=tmp_path, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                  start_new_session=True)
-    try:
-        b.wait_healthy(port, server, log)
+    import test_app_browser as b
+
+    chromium = b.need_chromium()
+    with b.serving(REPO_ROOT / "lessons", tmp_path, OMP_NUM_THREADS="1") as (port, log):
         # each dump is a fresh session that Chromium leaves after ~15 s of virtual time: the family's measurement
         # goes on in the background (course.ui.curves._in_background), so a later session finds it done
         deadline, dom, attempt = time.monotonic() + 420, "", 0
@@ -194,12 +170,3 @@ def test_the_page_in_a_browser(tmp_path):
         assert "pass the census" in dom, f"the curve lab never rendered in {attempt} tries; it showed: {shown}"
         assert "Curve detectors" in dom and "The family round the circle" in dom and "📖 Lesson" in dom
         assert b.EXCEPTION not in dom, "the curve lab shows a Streamlit exception box"
-    finally:
-        try:
-            os.killpg(server.pid, signal.SIGTERM)
-            server.wait(timeout=10)
-        except ProcessLookupError:
-            pass
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait(timeout=10)

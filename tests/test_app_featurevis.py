@@ -92,40 +92,12 @@ def test_every_button_twice_in_two_sessions(small):
 @pytest.mark.slow  # a Streamlit server and Chromium: ~30 s on 2 idle cores (85 s on our busy ones)
 def test_page_opens_in_a_browser(tmp_path):
     """The real app in Chromium: lesson 01's page shows its text and the studio without an exception box."""
-    import importlib.util
-    import os
-    import signal
-    import subprocess
-    import sys
+    import test_app_browser as b
 
-    spec = importlib.util.spec_from_file_location("browser_helpers", REPO_ROOT / "tests" / "test_app_browser.py")
-    b = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(b)
-    chromium = b.find_chromium()
-    if chromium is None:
-        pytest.skip("no Chromium installed (apt-get install -y chromium)")
-    port, log = b.free_port(), tmp_path / "server.log"
-    env = dict(os.environ, COURSE_LESSONS_DIR=str(REPO_ROOT / "lessons"), COURSE_WORKSPACE=str(tmp_path / "ws"),
-               STREAMLIT_BROWSER_GATHER_USAGE_STATS="false")
-    cmd = [sys.executable, "-m", "streamlit", "run", str(b.APP), "--server.headless", "true",
-           "--server.fileWatcherType", "none", "--server.port", str(port), "--server.address", "127.0.0.1",
-           "--browser.gatherUsageStats", "false"]
-    with open(log, "w") as out:
-        server = subprocess.Popen(cmd, cwd=tmp_path, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                  start_new_session=True)
-    try:
-        b.wait_healthy(port, server, log)
+    chromium = b.need_chromium()
+    with b.serving(REPO_ROOT / "lessons", tmp_path) as (port, log):
         dom = b.rendered(chromium, f"http://localhost:{port}/01_feature_visualisation", "Feature-visualisation studio",
                          tmp_path, timeout=120)
         assert "Feature-visualisation studio" in dom, log.read_text()[-3000:]
         assert "Activation maximisation" in dom and "Render" in dom
         assert b.EXCEPTION not in dom and b.RUNNING not in dom
-    finally:
-        try:
-            os.killpg(server.pid, signal.SIGTERM)
-            server.wait(timeout=10)
-        except ProcessLookupError:
-            pass
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait(timeout=10)

@@ -518,6 +518,28 @@ def _read_roots() -> list[str]:
     return out
 
 
+def _in_child(probe) -> str:
+    """Run `probe()` in a forked child (it may drop privileges or confine itself for good); return what it
+    returned or raised, as text (empty: all went well)."""
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(r)
+        try:
+            msg = (probe() or "").encode()
+        except BaseException as e:  # noqa: BLE001
+            msg = f"{type(e).__name__}: {e}".encode()
+        os.write(w, msg[:500])
+        os._exit(0)
+    os.close(w)
+    out = b""
+    while chunk := os.read(r, 4096):
+        out += chunk
+    os.close(r)
+    os.waitpid(pid, 0)
+    return out.decode(errors="replace")
+
+
 def _try_user(uid: int, gid: int) -> str:
     """Empty if `uid` can read the interpreter and libraries (after make_reachable); else why not."""
     import torch
@@ -525,57 +547,31 @@ def _try_user(uid: int, gid: int) -> str:
     import course
 
     paths = [os.__file__, torch.__file__, course.__file__, C.__file__]
-    r, w = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        os.close(r)
-        msg = b""
-        try:
-            os.setgroups([])
-            os.setgid(gid)
-            os.setuid(uid)
-            for p in paths:
-                try:
-                    os.close(os.open(p, os.O_RDONLY))
-                except OSError as e:
-                    msg = f"{p}: {e.strerror}".encode()
-                    break
-        except BaseException as e:  # noqa: BLE001
-            msg = f"{type(e).__name__}: {e}".encode()
-        os.write(w, msg[:500])
-        os._exit(0)
-    os.close(w)
-    out = b""
-    while chunk := os.read(r, 4096):
-        out += chunk
-    os.close(r)
-    os.waitpid(pid, 0)
-    return out.decode(errors="replace")
+
+    def probe() -> str:
+        os.setgroups([])
+        os.setgid(gid)
+        os.setuid(uid)
+        for p in paths:
+            try:
+                os.close(os.open(p, os.O_RDONLY))
+            except OSError as e:
+                return f"{p}: {e.strerror}"
+        return ""
+
+    return _in_child(probe)
 
 
 def _try_landlock(rules: list, version: int) -> str:
     """Empty if a process can put these Landlock rules in force and still read the interpreter; else why not."""
     from course.grading import landlock
 
-    r, w = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        os.close(r)
-        msg = b""
-        try:
-            landlock.restrict([landlock.Rule(fd, a, d) for fd, a, d in rules], version)
-            os.close(os.open(os.__file__, os.O_RDONLY))
-        except BaseException as e:  # noqa: BLE001
-            msg = f"{type(e).__name__}: {e}".encode()
-        os.write(w, msg[:500])
-        os._exit(0)
-    os.close(w)
-    out = b""
-    while chunk := os.read(r, 4096):
-        out += chunk
-    os.close(r)
-    os.waitpid(pid, 0)
-    return out.decode(errors="replace")
+    def probe() -> str:
+        landlock.restrict([landlock.Rule(fd, a, d) for fd, a, d in rules], version)
+        os.close(os.open(os.__file__, os.O_RDONLY))
+        return ""
+
+    return _in_child(probe)
 
 
 def _report(status, cpu, rss, timed_out, wall, stray) -> dict:
